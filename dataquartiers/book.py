@@ -1,0 +1,41 @@
+"""The book's Sphinx extension: what Jupyter Book's configuration alone cannot say.
+
+- Serve the vendored front-end assets (Leaflet, require.js, the ipywidgets manager) under
+  `vendor/` at the site root, so widget pages need no CDN. Not under `_static/`: Sphinx would
+  inject every js/css found there into every page.
+- Hooks of the other parts of the book (datasets page, catalogue, ethics charter) register here.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from sphinx.application import Sphinx
+from sphinx.errors import ExtensionError
+
+from . import PACKAGE_DIR
+
+VENDOR_DIR = PACKAGE_DIR / "_vendor"
+
+
+def _check_vendor(app: Sphinx) -> None:
+    if not (VENDOR_DIR / "widgets" / "embed-amd.js").exists():
+        raise ExtensionError(
+            f"{VENDOR_DIR} is missing: run `make setup` (npm ci + python -m dataquartiers.vendor) "
+            "so that maps and widgets render without network.")
+
+
+def _copy_vendor(app: Sphinx, exception: Exception | None) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    target = Path(app.outdir) / "vendor"
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(VENDOR_DIR, target)
+
+
+def setup(app: Sphinx) -> dict:
+    app.connect("builder-inited", _check_vendor)
+    app.connect("build-finished", _copy_vendor)
+    return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}

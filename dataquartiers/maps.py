@@ -1,0 +1,201 @@
+"""Folium maps that show their data with no network at all.
+
+Why this module exists: a folium map embeds an `<iframe srcdoc>` that by default loads Leaflet,
+jQuery and Bootstrap from CDNs and draws OpenStreetMap tiles. In a training room with no network
+that is a blank box. Here Leaflet (vendored from npm by `make setup`) is inlined into the map,
+nothing else is loaded, the polygons are drawn as SVG without any tile, the legend is plain HTML
+(branca's colormap would load d3 from a CDN), and the map comes with a title and a text
+alternative for screen readers (RGAA). Tiles stay available as a bonus when online
+(`basemap=True`).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import warnings
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import folium
+import pandas as pd
+from branca.element import Element
+
+from . import PACKAGE_DIR
+
+LEAFLET_DIR = PACKAGE_DIR / "_vendor" / "leaflet"
+LEAFLET_CDN_JS = [("leaflet", "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js")]
+LEAFLET_CDN_CSS = [("leaflet_css", "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.css")]
+
+#: Sequential palette (ColorBrewer YlOrRd), readable by colour-blind people, from low to high.
+SEQUENTIAL = ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"]
+NO_DATA_COLOUR = "#d9d9d9"
+OUTLINE_COLOUR = "#1f3a93"
+
+
+def _inline_leaflet(m: folium.Map) -> None:
+    """Put Leaflet's JS and CSS inside the map document, or fall back to the CDN with a warning."""
+    js_path, css_path = LEAFLET_DIR / "leaflet.js", LEAFLET_DIR / "leaflet.css"
+    if js_path.exists() and css_path.exists():
+        m.default_js, m.default_css = [], []
+        inline = (
+            f"<style>{css_path.read_text(encoding='utf-8')}</style>\n"
+            f"<script>{js_path.read_text(encoding='utf-8')}</script>"
+        )
+        m.get_root().header.add_child(Element(inline), name="leaflet_inline")
+    else:  # a source checkout where `make setup` has not run: online only
+        warnings.warn(
+            f"{LEAFLET_DIR} is missing (run `make setup`): the map loads Leaflet from a CDN "
+            "and stays blank without network.",
+            stacklevel=3,
+        )
+        m.default_js, m.default_css = LEAFLET_CDN_JS, LEAFLET_CDN_CSS
+
+
+def base_map(gdf=None, *, bounds=None, basemap: bool = False, height: int = 480) -> folium.Map:
+    """An empty map fitted on a GeoDataFrame (or explicit `[[s, w], [n, e]]` bounds).
+
+    `basemap=True` adds OpenStreetMap tiles: a bonus when online, never needed to read the map.
+    """
+    if bounds is None:
+        if gdf is None:
+            raise ValueError("base_map needs a GeoDataFrame or bounds=[[south, west], [north, east]]")
+        west, south, east, north = gdf.to_crs(4326).total_bounds
+        bounds = [[float(south), float(west)], [float(north), float(east)]]
+    centre = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2]
+    m = folium.Map(location=centre, tiles=None, zoom_start=12, control_scale=True,
+                   height=height, prefer_canvas=False)
+    _inline_leaflet(m)
+    if basemap:
+        folium.TileLayer("OpenStreetMap", name="Fond OpenStreetMap (en ligne)").add_to(m)
+    m.fit_bounds(bounds)
+    # A neutral background so the polygons stay readable without tiles.
+    m.get_root().header.add_child(
+        Element("<style>.leaflet-container{background:#f4f6f8;}</style>"), name="dq_background")
+    return m
+
+
+def _tooltip(fields: dict[str, str] | None):
+    if not fields:
+        return None
+    return folium.GeoJsonTooltip(fields=list(fields), aliases=list(fields.values()),
+                                 localize=True, sticky=True)
+
+
+def _geojson_data(gdf) -> dict:
+    """GeoJSON of a GeoDataFrame in WGS84, with missing values as null (valid JSON)."""
+    return json.loads(gdf.to_crs(4326).to_json(na="null", drop_id=True))
+
+
+def outline_layer(m: folium.Map, gdf, *, name: str, tooltip: dict[str, str] | None = None,
+                  colour: str = OUTLINE_COLOUR, weight: float = 2.5, dash: str | None = None):
+    """Draw polygons as outlines only (e.g. the QPV on top of a choropleth)."""
+    style = {"color": colour, "weight": weight, "fillOpacity": 0.0}
+    if dash:
+        style["dashArray"] = dash
+    folium.GeoJson(_geojson_data(gdf), name=name, style_function=lambda _f: style,
+                   tooltip=_tooltip(tooltip)).add_to(m)
+    return m
+
+
+@dataclass
+class Classes:
+    """Class breaks of a choropleth: `edges` has one more item than `colours`."""
+
+    edges: list[float]
+    colours: list[str] = field(default_factory=lambda: list(SEQUENTIAL))
+
+    def colour_of(self, value) -> str:
+        if value is None or pd.isna(value):
+            return NO_DATA_COLOUR
+        for i, upper in enumerate(self.edges[1:]):
+            if value <= upper:
+                return self.colours[i]
+        return self.colours[-1]
+
+    def labels(self, fmt: str = "{:,.0f}") -> list[str]:
+        fmt_fr = lambda v: fmt.format(v).replace(",", "\u202f").replace(".", ",")  # noqa: E731
+        return [f"{fmt_fr(lo)} – {fmt_fr(hi)}" for lo, hi in zip(self.edges[:-1], self.edges[1:])]
+
+
+def quantile_classes(values: Sequence[float], k: int = 5, colours: Sequence[str] | None = None) -> Classes:
+    """Quantile breaks (same number of areas per class), the usual choice for a first map."""
+    series = pd.Series(values, dtype="float64").dropna()
+    if series.empty:
+        raise ValueError("quantile_classes: no value to classify (all missing)")
+    edges = sorted(set(series.quantile([i / k for i in range(k + 1)]).round(6).tolist()))
+    if len(edges) < 2:
+        edges = [edges[0], edges[0]]
+    n = len(edges) - 1
+    palette = list(colours) if colours else SEQUENTIAL
+    # Spread the palette when ties leave fewer classes than colours.
+    picked = [palette[round(i * (len(palette) - 1) / max(n - 1, 1))] for i in range(n)]
+    return Classes(edges=edges, colours=picked)
+
+
+def choropleth_layer(m: folium.Map, gdf, column: str, *, name: str, classes: Classes | None = None,
+                     tooltip: dict[str, str] | None = None, opacity: float = 0.75) -> Classes:
+    """Colour polygons by `column`; returns the classes so the legend can say them."""
+    classes = classes or quantile_classes(gdf[column])
+    data = _geojson_data(gdf[[column, *(tooltip or {}), "geometry"]].loc[:, lambda d: ~d.columns.duplicated()])
+
+    def style(feature):
+        return {"fillColor": classes.colour_of(feature["properties"].get(column)),
+                "color": "#555555", "weight": 0.6, "fillOpacity": opacity}
+
+    folium.GeoJson(data, name=name, style_function=style, tooltip=_tooltip(tooltip),
+                   highlight_function=lambda _f: {"weight": 2.5, "color": "#000000"}).add_to(m)
+    return classes
+
+
+def add_legend(m: folium.Map, title: str, classes: Classes, *, fmt: str = "{:,.0f}",
+               extra: Sequence[tuple[str, str]] = ()) -> folium.Map:
+    """A legend in plain HTML (text a screen reader can read), bottom right of the map.
+
+    `extra` adds lines such as `("Contour bleu", "quartier prioritaire (QPV)")`.
+    """
+    rows = "".join(
+        f'<li><span style="background:{c}" aria-hidden="true"></span>{html.escape(label)}</li>'
+        for c, label in zip(classes.colours, classes.labels(fmt)))
+    rows += "".join(f'<li><span style="background:{NO_DATA_COLOUR}" aria-hidden="true"></span>'
+                    "donnée absente ou masquée</li>" for _ in [0])
+    rows += "".join(f"<li>{html.escape(a)} : {html.escape(b)}</li>" for a, b in extra)
+    legend = f"""
+<div class="dq-legend" role="region" aria-label="Légende : {html.escape(title)}">
+  <strong>{html.escape(title)}</strong><ul>{rows}</ul>
+</div>
+<style>
+.dq-legend{{position:absolute;z-index:1000;right:10px;bottom:24px;background:#fff;color:#1a1a1a;
+  padding:6px 10px;border:1px solid #767676;border-radius:4px;font:13px/1.35 sans-serif;max-width:45%;}}
+.dq-legend ul{{list-style:none;margin:4px 0 0;padding:0;}}
+.dq-legend span{{display:inline-block;width:14px;height:14px;margin-right:6px;vertical-align:-2px;
+  border:1px solid #555;}}
+</style>"""
+    m.get_root().html.add_child(Element(legend), name="dq_legend")
+    return m
+
+
+class MapFigure:
+    """A map as a figure of the book: an iframe with a title, and its text alternative below.
+
+    Displayed by Jupyter through `_repr_html_`. The alternative says in words what the map shows
+    (RGAA 1.1 / WCAG 1.1.1): write what a reader must take away, not "a map".
+    """
+
+    def __init__(self, m: folium.Map, *, title: str, alt: str, height: int = 480):
+        if not alt.strip():
+            raise ValueError("MapFigure: give a text alternative (alt) saying what the map shows")
+        self.map, self.title, self.alt, self.height = m, title, alt, height
+
+    def _repr_html_(self) -> str:
+        document = html.escape(self.map.get_root().render(), quote=True)
+        return (
+            f'<figure class="dq-map" style="margin:0 0 1em 0">'
+            f'<iframe srcdoc="{document}" title="Carte : {html.escape(self.title)}" '
+            f'style="width:100%;height:{self.height}px;border:1px solid #ccc" loading="lazy"></iframe>'
+            f'<figcaption><strong>{html.escape(self.title)}.</strong> '
+            f'<span class="dq-map-alt">{html.escape(self.alt)}</span></figcaption></figure>'
+        )
+
+    def save(self, path) -> None:
+        self.map.save(str(path))

@@ -1,0 +1,84 @@
+"""Copy the front-end assets that maps and widgets need from node_modules into the package.
+
+Why: by default folium pages and ipywidgets load Leaflet, require.js and the widget manager from
+CDNs, so in a training room with no network the map is a blank box and the widgets vanish.
+`npm ci` fetches the pinned versions (package-lock.json); this step keeps only the files the site
+serves and inlines Leaflet's images into its CSS, so that a map embedded as `<iframe srcdoc>`
+needs no other file. Run by `make setup`: ``python -m dataquartiers.vendor``.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import shutil
+import sys
+from pathlib import Path
+
+from . import PACKAGE_DIR
+
+REPO_DIR = PACKAGE_DIR.parent
+NODE_MODULES = REPO_DIR / "node_modules"
+VENDOR_DIR = PACKAGE_DIR / "_vendor"
+
+#: What the site serves under `vendor/`, by source folder in node_modules.
+WIDGET_FILE_SUFFIXES = (".woff", ".woff2", ".ttf", ".eot", ".svg")
+
+
+def _inline_images(css: str, images_dir: Path) -> str:
+    """Replace `url(images/x.png)` by a data: URL, so the CSS works inside an iframe srcdoc."""
+
+    def repl(match: re.Match) -> str:
+        path = images_dir / match.group(1)
+        data = base64.b64encode(path.read_bytes()).decode("ascii")
+        return f"url(data:image/png;base64,{data})"
+
+    return re.sub(r"url\(images/([\w.-]+\.png)\)", repl, css)
+
+
+def vendor(node_modules: Path = NODE_MODULES, target: Path = VENDOR_DIR) -> list[Path]:
+    """Copy the needed assets; return the files written. Raises FileNotFoundError with a hint."""
+    leaflet = node_modules / "leaflet" / "dist"
+    requirejs = node_modules / "requirejs" / "require.js"
+    widgets = node_modules / "@jupyter-widgets" / "html-manager" / "dist"
+    for needed in (leaflet / "leaflet.js", requirejs, widgets / "embed-amd.js"):
+        if not needed.exists():
+            raise FileNotFoundError(
+                f"{needed} is missing: run `npm ci` at the repository root (or `make setup`)."
+            )
+    if target.exists():
+        shutil.rmtree(target)
+    (target / "leaflet").mkdir(parents=True)
+    (target / "widgets").mkdir(parents=True)
+    written = []
+    shutil.copy2(leaflet / "leaflet.js", target / "leaflet" / "leaflet.js")
+    css = _inline_images((leaflet / "leaflet.css").read_text(encoding="utf-8"), leaflet / "images")
+    (target / "leaflet" / "leaflet.css").write_text(css, encoding="utf-8")
+    shutil.copy2(requirejs, target / "widgets" / "require.js")
+    shutil.copy2(widgets / "embed-amd.js", target / "widgets" / "embed-amd.js")
+    # The widget bundle loads its icon fonts relative to itself.
+    for f in widgets.iterdir():
+        if f.suffix in WIDGET_FILE_SUFFIXES:
+            shutil.copy2(f, target / "widgets" / f.name)
+    for license_file in ("LICENSE",):
+        for pkg in ("leaflet", "requirejs", "@jupyter-widgets/html-manager"):
+            src = node_modules / pkg / license_file
+            if src.exists():
+                shutil.copy2(src, target / f"{pkg.replace('/', '_')}-{license_file}")
+    written = sorted(p for p in target.rglob("*") if p.is_file())
+    return written
+
+
+def main() -> int:
+    try:
+        files = vendor()
+    except FileNotFoundError as err:
+        print(f"dataquartiers.vendor: {err}", file=sys.stderr)
+        return 1
+    size = sum(f.stat().st_size for f in files)
+    print(f"vendored {len(files)} files ({size / 1e6:.1f} MB) into {VENDOR_DIR.relative_to(REPO_DIR)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
