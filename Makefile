@@ -23,11 +23,11 @@ $(VENV)/.requirements: requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@touch $@
 
-node_modules/.package-lock.json: package.json package-lock.json
+node_modules/.dq-installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-dataquartiers/_vendor/.done: node_modules/.package-lock.json $(VENV)/.requirements dataquartiers/vendor.py
+dataquartiers/_vendor/.done: node_modules/.dq-installed $(VENV)/.requirements dataquartiers/vendor.py
 	$(PY) -m dataquartiers.vendor
 	@touch $@
 

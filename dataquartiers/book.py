@@ -1,8 +1,9 @@
 """The book's Sphinx extension: what Jupyter Book's configuration alone cannot say.
 
-- Serve the vendored front-end assets (Leaflet, require.js, the ipywidgets manager) under
-  `vendor/` at the site root, so widget pages need no CDN. Not under `_static/`: Sphinx would
-  inject every js/css found there into every page.
+- Serve the vendored front-end assets (require.js, the ipywidgets manager, MathJax, Leaflet)
+  from the site itself, so widget pages need no CDN. They are copied into the *output*
+  `_static/dq-vendor/` once the build is done (Sphinx resolves a relative `add_js_file` path there);
+  they are not in a source `_static/` folder, whose js/css Jupyter Book would add to every page.
 - Hooks of the other parts of the book (datasets page, catalogue, ethics charter) register here.
 """
 
@@ -29,7 +30,7 @@ def _check_vendor(app: Sphinx) -> None:
 def _copy_vendor(app: Sphinx, exception: Exception | None) -> None:
     if exception is not None or app.builder.format != "html":
         return
-    target = Path(app.outdir) / "vendor"
+    target = Path(app.outdir) / "_static" / "dq-vendor"
     if target.exists():
         shutil.rmtree(target)
     shutil.copytree(VENDOR_DIR, target)

@@ -41,7 +41,8 @@ def vendor(node_modules: Path = NODE_MODULES, target: Path = VENDOR_DIR) -> list
     leaflet = node_modules / "leaflet" / "dist"
     requirejs = node_modules / "requirejs" / "require.js"
     widgets = node_modules / "@jupyter-widgets" / "html-manager" / "dist"
-    for needed in (leaflet / "leaflet.js", requirejs, widgets / "embed-amd.js"):
+    mathjax = node_modules / "mathjax" / "es5"
+    for needed in (leaflet / "leaflet.js", requirejs, widgets / "embed-amd.js", mathjax / "tex-chtml.js"):
         if not needed.exists():
             raise FileNotFoundError(
                 f"{needed} is missing: run `npm ci` at the repository root (or `make setup`)."
@@ -56,12 +57,26 @@ def vendor(node_modules: Path = NODE_MODULES, target: Path = VENDOR_DIR) -> list
     (target / "leaflet" / "leaflet.css").write_text(css, encoding="utf-8")
     shutil.copy2(requirejs, target / "widgets" / "require.js")
     shutil.copy2(widgets / "embed-amd.js", target / "widgets" / "embed-amd.js")
-    # The widget bundle loads its icon fonts relative to itself.
+    # The widget bundle finds its icon fonts through require.js's URL of its own module name, by
+    # default relative to the page (a 404 on every page below the root): point that name at the
+    # folder these files are served from, whatever the page's depth.
+    (target / "widgets" / "config.js").write_text(
+        "// Written by dataquartiers/vendor.py: serve the widget manager's files from this folder.\n"
+        "requirejs.config({paths: {'@jupyter-widgets/html-manager/dist':\n"
+        "  document.currentScript.src.replace(/[^/]*$/, '').replace(/\\/$/, '')}});\n",
+        encoding="utf-8")
+    # The widget bundle's icon fonts.
     for f in widgets.iterdir():
         if f.suffix in WIDGET_FILE_SUFFIXES:
             shutil.copy2(f, target / "widgets" / f.name)
+    # MathJax (pages with formulas only): the TeX/CHTML bundle, its fonts and the components it
+    # loads on demand; not the speech engine (sre, 4 MB), which it only loads when asked.
+    (target / "mathjax").mkdir()
+    shutil.copy2(mathjax / "tex-chtml.js", target / "mathjax" / "tex-chtml.js")
+    for sub in ("input", "ui", "a11y", "output/chtml/fonts/woff-v2"):
+        shutil.copytree(mathjax / sub, target / "mathjax" / sub)
     for license_file in ("LICENSE",):
-        for pkg in ("leaflet", "requirejs", "@jupyter-widgets/html-manager"):
+        for pkg in ("leaflet", "requirejs", "@jupyter-widgets/html-manager", "mathjax"):
             src = node_modules / pkg / license_file
             if src.exists():
                 shutil.copy2(src, target / f"{pkg.replace('/', '_')}-{license_file}")
