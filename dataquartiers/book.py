@@ -36,7 +36,30 @@ def _copy_vendor(app: Sphinx, exception: Exception | None) -> None:
     shutil.copytree(VENDOR_DIR, target)
 
 
+REDIRECT_PAGE = """<!DOCTYPE html>
+<html lang="fr">
+<head>
+<meta charset="utf-8">
+<title>Data &amp; Quartiers</title>
+<meta http-equiv="refresh" content="0; url={target}">
+</head>
+<body><p>Redirection vers <a href="{target}">la page d'accueil du livre</a>.</p></body>
+</html>
+"""
+
+
+def _french_redirect(app: Sphinx, exception: Exception | None) -> None:
+    """sphinx-external-toc writes a lang-less `index.html` redirect: write a French one instead."""
+    if exception is not None or app.builder.format != "html":
+        return
+    index = Path(app.outdir) / "index.html"
+    if not index.exists() or 'http-equiv="Refresh"' in index.read_text(encoding="utf-8"):
+        index.write_text(REDIRECT_PAGE.format(target=f"{app.config.root_doc}.html"), encoding="utf-8")
+
+
 def setup(app: Sphinx) -> dict:
     app.connect("builder-inited", _check_vendor)
     app.connect("build-finished", _copy_vendor)
+    # before sphinx-external-toc's handler, which writes its redirect only where none exists
+    app.connect("build-finished", _french_redirect, priority=400)
     return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}
