@@ -1,0 +1,97 @@
+"""`make bench`: build and load figures, printed as a table (medians of several runs).
+
+Targets (not tests, which would flake on a busy machine): clean build < 60 s, no-change rebuild
+< 10 s, one-lab edit < 20 s. The book is copied into a temporary folder so the measures never
+touch the working tree or its `_build/`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+REPO = Path(__file__).resolve().parent.parent
+JB = str(Path(sys.executable).parent / "jupyter-book")
+IGNORE = shutil.ignore_patterns(".venv", "_build", "node_modules", ".git", "__pycache__", ".pytest_cache",
+                                "*.egg-info", ".jupyterlite.doit.db")
+RUNS = int(os.environ.get("BENCH_RUNS", "3"))
+
+
+def _timed(cmd: list[str], cwd: Path) -> float:
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{(proc.stdout + proc.stderr)[-3000:]}")
+    return elapsed
+
+
+def _folder_size(folder: Path) -> int:
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+
+
+def _edit_chapter(book: Path, i: int) -> None:
+    page = book / "chapters" / "glossaire.md"
+    page.write_text(page.read_text(encoding="utf-8") + f"\n<!-- bench edit {i} -->\n", encoding="utf-8")
+
+
+def _edit_lab(book: Path, i: int) -> None:
+    path = book / "labs" / "prise-en-main.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    code = next(c for c in nb.cells if c.cell_type == "code" and "TERRITOIRE" in c.source)
+    code.source += f"\n_bench_edit = {i}"
+    nbformat.write(nb, path)
+
+
+def build_figures(runs: int = RUNS) -> list[tuple[str, str, str]]:
+    rows = []
+    clean, nochange, chapter, lab, gate = [], [], [], [], []
+    size = 0
+    for i in range(runs):
+        with tempfile.TemporaryDirectory(prefix="dq-bench-") as tmp:
+            book = Path(tmp) / "book"
+            shutil.copytree(REPO, book, ignore=IGNORE)
+            build = [JB, "build", "-W", "-n", "--keep-going", "."]
+            clean.append(_timed(build, book))
+            size = _folder_size(book / "_build" / "html")
+            nochange.append(_timed(build, book))
+            _edit_chapter(book, i)
+            chapter.append(_timed(build, book))
+            _edit_lab(book, i)
+            lab.append(_timed(build, book))
+            gate.append(_timed(build[:2] + ["--all"] + build[2:], book))
+    med = lambda xs: f"{statistics.median(xs):.1f} s"  # noqa: E731
+    rows += [
+        ("clean build (empty cache)", med(clean), "< 60 s"),
+        ("no-change rebuild", med(nochange), "< 10 s"),
+        ("rebuild after editing one chapter", med(chapter), ""),
+        ("rebuild after editing one lab code cell", med(lab), "< 20 s"),
+        ("build gate --all, warm cache", med(gate), ""),
+        ("size of the built site", f"{size / 1e6:.1f} MB", ""),
+    ]
+    return rows
+
+
+#: Other parts of the book add their measures here: functions returning rows.
+MEASURES = [build_figures]
+
+
+def main() -> int:
+    print(f"Data & Quartiers bench — {os.cpu_count()} cores, medians of {RUNS} runs")
+    width = 48
+    for measure in MEASURES:
+        for name, value, target in measure():
+            print(f"{name:<{width}} {value:>12}  {('target ' + target) if target else ''}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
