@@ -1,0 +1,98 @@
+"""Composite indicators as the programme's studies built them: normalise, weight, classify.
+
+Kept small and explicit so a trainee can read it: every function takes and returns pandas
+objects, ignores missing values rather than treating them as zero, and says what it does with ties.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+
+def min_max(values: pd.Series) -> pd.Series:
+    """Rescale to [0, 1]: 0 for the smallest value, 1 for the largest (NA stays NA).
+
+    A constant series has no spread: every value becomes 0.5 rather than a division by zero.
+    """
+    v = pd.to_numeric(values, errors="coerce").astype("float64")
+    lo, hi = v.min(), v.max()
+    if pd.isna(lo):
+        return v
+    if hi == lo:
+        return v.where(v.isna(), 0.5)
+    return (v - lo) / (hi - lo)
+
+
+def z_score(values: pd.Series) -> pd.Series:
+    """Standardise: (x − mean) / standard deviation (population), NA stays NA."""
+    v = pd.to_numeric(values, errors="coerce").astype("float64")
+    sd = v.std(ddof=0)
+    if not sd or pd.isna(sd):
+        return v.where(v.isna(), 0.0)
+    return (v - v.mean()) / sd
+
+
+def composite(df: pd.DataFrame, weights: Mapping[str, float], *, normalise=min_max,
+              inverse: tuple[str, ...] = ()) -> pd.Series:
+    """Weighted mean of normalised columns.
+
+    `weights`: column → weight (any positive numbers, rescaled to sum to 1). `inverse`: columns
+    where a high value means *less* fragility (e.g. median income), turned as 1 − x after
+    normalisation. A row missing one component is computed on the others, reweighted; a row
+    missing all of them is NA.
+    """
+    if not weights:
+        raise ValueError("composite: give at least one column and its weight")
+    missing = [c for c in weights if c not in df.columns]
+    if missing:
+        raise KeyError(f"composite: no column {missing} (columns: {', '.join(map(str, df.columns))})")
+    if any(w < 0 for w in weights.values()) or sum(weights.values()) == 0:
+        raise ValueError("composite: weights must be non-negative and not all zero")
+    parts = {}
+    for column in weights:
+        x = normalise(df[column])
+        if column in inverse:
+            x = (1 - x) if normalise is min_max else -x
+        parts[column] = x
+    table = pd.DataFrame(parts, index=df.index)
+    w = pd.Series(weights, dtype="float64")
+    present = table.notna()
+    weighted = (table.fillna(0) * w).sum(axis=1)
+    total_weight = (present * w).sum(axis=1)
+    return (weighted / total_weight.replace(0, np.nan)).rename("indice")
+
+
+def quintile(values: pd.Series, labels: bool = False) -> pd.Series:
+    """Quintile of each value, 1 (lowest fifth) to 5 (highest fifth); NA stays NA.
+
+    Ties are ranked by order of appearance first ("first"), so five classes of equal size come out
+    even with repeated values.
+    """
+    v = pd.to_numeric(values, errors="coerce")
+    ranks = v.rank(method="first")
+    n = ranks.notna().sum()
+    if n == 0:
+        return pd.Series(pd.NA, index=v.index, dtype="Int64")
+    q = np.ceil(ranks * 5 / n).astype("Int64")
+    if labels:
+        names = {1: "1 (le moins)", 2: "2", 3: "3", 4: "4", 5: "5 (le plus)"}
+        return q.map(names)
+    return q
+
+
+def share(part: pd.Series, whole: pd.Series, *, percent: bool = True) -> pd.Series:
+    """part / whole (× 100 by default); NA where the whole is 0 or missing."""
+    p = pd.to_numeric(part, errors="coerce").astype("float64")
+    w = pd.to_numeric(whole, errors="coerce").astype("float64").replace(0, np.nan)
+    return (p / w) * (100 if percent else 1)
+
+
+def format_fr(value, decimals: int = 1, unit: str = "") -> str:
+    """A number written the French way: 12 345,6 (narrow no-break space, decimal comma)."""
+    if value is None or pd.isna(value):
+        return "—"
+    text = f"{value:,.{decimals}f}".replace(",", "\u202f").replace(".", ",")
+    return f"{text}\u00a0{unit}" if unit else text
