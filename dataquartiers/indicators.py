@@ -96,3 +96,26 @@ def format_fr(value, decimals: int = 1, unit: str = "") -> str:
         return "—"
     text = f"{value:,.{decimals}f}".replace(",", "\u202f").replace(".", ",")
     return f"{text}\u00a0{unit}" if unit else text
+
+
+#: Population shares at which Filosofi publishes the income distribution (D1, Q1, median, Q3, D9).
+FILOSOFI_POINTS = {"D1": 0.10, "Q1": 0.25, "Q2": 0.50, "Q3": 0.75, "D9": 0.90}
+
+
+def share_below(threshold: float, quantiles: Mapping[str, float]) -> float:
+    """Estimated share of people whose income is under `threshold`, from published quantiles.
+
+    Filosofi gives, for an area, the income under which 10 %, 25 %, 50 %, 75 % and 90 % of people
+    live (D1, Q1, Q2, Q3, D9). Between two of these points the distribution is taken as linear;
+    below D1 it runs linearly from 0 € (share 0) to D1; above D9 it runs to D9 + (D9 − Q3) × 2
+    (share 1). A crude but transparent interpolation: it says "about", not "exactly".
+    Missing quantiles are skipped; fewer than two known points give NaN.
+    """
+    points = sorted((float(quantiles[k]), share) for k, share in FILOSOFI_POINTS.items()
+                    if k in quantiles and quantiles[k] is not None and not pd.isna(quantiles[k]))
+    if len(points) < 2:
+        return float("nan")
+    top_income = points[-1][0] + 2 * max(points[-1][0] - points[-2][0], 0)
+    xs = [0.0] + [p[0] for p in points] + [top_income]
+    ys = [0.0] + [p[1] for p in points] + [1.0]
+    return float(np.interp(threshold, xs, ys))

@@ -51,3 +51,13 @@ def test_share_and_format():
     assert pd.isna(ind.share(pd.Series([1, 5]), pd.Series([4, 0])).iloc[1])
     assert ind.format_fr(12345.678, 1, "%") == "12\u202f345,7\u00a0%"
     assert ind.format_fr(None) == "—"
+
+
+def test_share_below_interpolates_between_published_quantiles():
+    q = {"D1": 8000, "Q1": 10000, "Q2": 14000, "Q3": 18000, "D9": 24000}
+    assert ind.share_below(8000, q) == pytest.approx(0.10)
+    assert ind.share_below(12000, q) == pytest.approx(0.375)  # halfway between Q1 and Q2
+    assert ind.share_below(4000, q) == pytest.approx(0.05)   # halfway from 0 € to D1
+    assert ind.share_below(36000, q) == pytest.approx(1.0)   # D9 + 2 × (D9 − Q3)
+    assert ind.share_below(30000, q) == pytest.approx(0.95)
+    assert pd.isna(ind.share_below(9000, {"Q2": 14000}))
