@@ -15,6 +15,7 @@ help:
 	@echo "make test    set up, then run every test (build gate, labs, browser)"
 	@echo "make site    set up and build the site into _build/html (no server)"
 	@echo "make bench   print build figures (medians of several runs)"
+	@echo "make offline-kit  build the site with its own Pyodide, packed for a room with no network"
 
 # --- set-up ---------------------------------------------------------------------------------
 $(VENV)/.requirements: requirements.txt pyproject.toml
@@ -31,9 +32,15 @@ dataquartiers/_vendor/.done: node_modules/.dq-installed $(VENV)/.requirements da
 	$(PY) -m dataquartiers.vendor
 	@touch $@
 
-setup: $(VENV)/.requirements dataquartiers/_vendor/.done
+setup: $(VENV)/.requirements dataquartiers/_vendor/.done $(VENV)/.browser-wheels
 
 vendor: dataquartiers/_vendor/.done
+
+# The pure wheels the labs need in the browser and the Pyodide lock lacks (folium, ipywidgets…),
+# at the versions installed here; the build only reads them (dataquartiers/lite.py).
+$(VENV)/.browser-wheels: $(VENV)/.requirements jupyter_lite_config.json
+	$(PY) -m dataquartiers.lite fetch-wheels
+	@touch $@
 
 # --- the book -------------------------------------------------------------------------------
 site: setup
@@ -47,11 +54,31 @@ serve: site
 test: setup
 	$(PY) -m pytest tests
 
+check-catalogue: setup
+	$(PY) -m dataquartiers.catalogue check
+
+# every lab has a complete, checked ethics assessment (also run by the build and by make test)
+.PHONY: check-ethics
+check-ethics: setup
+	$(PY) -m dataquartiers.ethics check
+
 bench: setup
 	$(PY) -m dataquartiers.bench
 
 datasets:
 	$(PY) -m dataquartiers.prepare
 
+# no count of 1 to 10 persons or households in the shipped data (also run by make test)
+.PHONY: check-secrecy
+check-secrecy: setup
+	$(PY) -m dataquartiers.secrecy check
+
 clean:
 	rm -rf _build
+
+# --- the offline training kit (dataquartiers/offline_kit.py, chapters/kit-hors-ligne.md) ---------
+# PYODIDE=<pyodide-314.0.6.tar.bz2 or an unpacked release folder>; without it, the official release
+# is downloaded once (sha256-checked) and cached.
+.PHONY: offline-kit
+offline-kit: site
+	$(PY) -m dataquartiers.offline_kit $(if $(PYODIDE),--pyodide "$(PYODIDE)")

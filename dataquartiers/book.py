@@ -15,7 +15,10 @@ from pathlib import Path
 from sphinx.application import Sphinx
 from sphinx.errors import ExtensionError
 
-from . import PACKAGE_DIR
+from . import PACKAGE_DIR, ethics
+from . import lite  # labs in the browser, lab buttons, lab bundles
+from . import catalogue  # catalogue of sources, partner directory, DCAT-AP exports
+from . import datasets_page  # the datasets page, generated from datasets/datapackage.json
 
 VENDOR_DIR = PACKAGE_DIR / "_vendor"
 
@@ -62,4 +65,8 @@ def setup(app: Sphinx) -> dict:
     app.connect("build-finished", _copy_vendor)
     # before sphinx-external-toc's handler, which writes its redirect only where none exists
     app.connect("build-finished", _french_redirect, priority=400)
+    ethics.setup_sphinx(app)
+    lite.setup_sphinx(app)
+    catalogue.setup_sphinx(app)
+    datasets_page.setup_sphinx(app)
     return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}

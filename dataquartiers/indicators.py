@@ -119,3 +119,25 @@ def share_below(threshold: float, quantiles: Mapping[str, float]) -> float:
     xs = [0.0] + [p[0] for p in points] + [top_income]
     ys = [0.0] + [p[1] for p in points] + [1.0]
     return float(np.interp(threshold, xs, ys))
+
+
+def share_below_by_row(df: pd.DataFrame, threshold: float, prefix: str) -> pd.Series:
+    """`share_below` for every row of a Filosofi table whose quantile columns are
+    `<prefix>_D1, <prefix>_Q1, <prefix>_Q2, <prefix>_Q3, <prefix>_D9` (e.g. prefix "DECUC" for
+    declared income per consumption unit, "DISP" for disposable income)."""
+    columns = {k: f"{prefix}_{k}" for k in FILOSOFI_POINTS}
+    missing = [c for c in columns.values() if c not in df.columns]
+    if missing:
+        raise KeyError(f"share_below_by_row: no column {missing}")
+    return df.apply(lambda row: share_below(threshold, {k: row[c] for k, c in columns.items()}), axis=1)
+
+
+def non_take_up(beneficiaries: pd.Series, eligible: pd.Series) -> pd.Series:
+    """Estimated non-take-up rate (%): 100 × (1 − beneficiaries / eligible).
+
+    Negative when the count of beneficiaries exceeds the estimated eligible population: the
+    estimate is then wrong for that area (income concept, vintage, scale), not the people.
+    """
+    b = pd.to_numeric(beneficiaries, errors="coerce").astype("float64")
+    e = pd.to_numeric(eligible, errors="coerce").astype("float64").replace(0, np.nan)
+    return 100 * (1 - b / e)

@@ -100,10 +100,14 @@ def outline_layer(m: folium.Map, gdf, *, name: str, tooltip: dict[str, str] | No
 
 @dataclass
 class Classes:
-    """Class breaks of a choropleth: `edges` has one more item than `colours`."""
+    """Class breaks of a choropleth: `edges` has one more item than `colours`.
+
+    `names` labels the classes in the legend instead of their bounds (e.g. quintiles 1 to 5).
+    """
 
     edges: list[float]
     colours: list[str] = field(default_factory=lambda: list(SEQUENTIAL))
+    names: list[str] | None = None
 
     def colour_of(self, value) -> str:
         if value is None or pd.isna(value):
@@ -114,6 +118,8 @@ class Classes:
         return self.colours[-1]
 
     def labels(self, fmt: str = "{:,.0f}") -> list[str]:
+        if self.names:
+            return list(self.names)
         fmt_fr = lambda v: fmt.format(v).replace(",", "\u202f").replace(".", ",")  # noqa: E731
         return [f"{fmt_fr(lo)} – {fmt_fr(hi)}" for lo, hi in zip(self.edges[:-1], self.edges[1:])]
 
@@ -199,3 +205,108 @@ class MapFigure:
 
     def save(self, path) -> None:
         self.map.save(str(path))
+
+
+# --- points, radii, categories and a layer switcher (labs on jobs and heat) --------------------
+
+class Categories(Classes):
+    """Colours of a categorical map (e.g. "chaud et pauvre"): one colour per value, in order.
+
+    Works with `choropleth_layer(..., classes=Categories({...}))` and `add_legend`, whose labels
+    are then the category names themselves.
+    """
+
+    def __init__(self, colours: dict[str, str]):
+        if not colours:
+            raise ValueError("Categories: give at least one category and its colour")
+        self.mapping = dict(colours)
+        super().__init__(edges=[], colours=list(self.mapping.values()))
+
+    def colour_of(self, value) -> str:
+        if value is None or pd.isna(value):
+            return NO_DATA_COLOUR
+        return self.mapping.get(value, NO_DATA_COLOUR)
+
+    def labels(self, fmt: str = "") -> list[str]:  # fmt: same call as Classes.labels
+        return [str(k) for k in self.mapping]
+
+
+def point_layer(m: folium.Map, gdf, *, name: str, colour: str = "#6a3d9a", radius: float = 4,
+                tooltip: dict[str, str] | None = None, show: bool = True) -> folium.Map:
+    """Points (e.g. job offers) as small circles of constant size on screen, in one layer."""
+    if not (gdf.geometry.geom_type == "Point").all():
+        raise ValueError(f"point_layer '{name}': every geometry must be a point "
+                         f"(found {', '.join(sorted(set(gdf.geom_type)))})")
+    columns = [c for c in dict.fromkeys(tooltip or {}) if c != gdf.geometry.name]
+    data = _geojson_data(gdf[[*columns, gdf.geometry.name]])
+    style = {"color": "#333333", "weight": 0.8, "fillColor": colour, "fillOpacity": 0.85}
+    folium.GeoJson(data, name=name, show=show, tooltip=_tooltip(tooltip),
+                   marker=folium.CircleMarker(radius=radius, fill=True),
+                   style_function=lambda _f: style).add_to(m)
+    return m
+
+
+def radius_layer(m: folium.Map, gdf, radius_m: float, *, name: str, label: str | None = None,
+                 colour: str = OUTLINE_COLOUR, show: bool = True) -> folium.Map:
+    """A dashed circle of `radius_m` metres around each point (areas: around their centroid).
+
+    `label` is a column whose value becomes the circle's tooltip.
+    """
+    from .geo import centroids  # a map helper needs metric centroids; geo does not need maps
+
+    if radius_m is None or pd.isna(radius_m) or radius_m <= 0:
+        raise ValueError(f"radius_layer '{name}': the radius must be a distance in metres > 0, got {radius_m!r}")
+    points = centroids(gdf).to_crs(4326)
+    group = folium.FeatureGroup(name=name, show=show)
+    for _, row in points.iterrows():
+        folium.Circle(location=[row.geometry.y, row.geometry.x], radius=float(radius_m), color=colour,
+                      weight=1.5, fill=False, dash_array="6 4",
+                      tooltip=None if label is None else str(row[label])).add_to(group)
+    group.add_to(m)
+    return m
+
+
+def layer_control(m: folium.Map, *, collapsed: bool = False) -> folium.Map:
+    """The layer switcher (Leaflet's own, nothing loaded): call it after adding every layer."""
+    folium.LayerControl(collapsed=collapsed, position="topright").add_to(m)
+    return m
+
+
+def lighten(gdf, decimals: int = 5):
+    """The same rows in WGS84 with coordinates rounded to `decimals` (5 decimals ≈ 1 m).
+
+    Why: a map embeds every coordinate in its page; thousands of 200 m squares written with 15
+    digits weigh megabytes that nobody can see.
+    """
+    import shapely
+
+    if gdf.crs is None:
+        raise ValueError("lighten: the GeoDataFrame has no coordinate reference system (CRS)")
+    out = gdf.to_crs(4326)
+    return out.set_geometry(shapely.set_precision(out.geometry.to_numpy(), 10 ** -decimals))
+
+
+def merged_choropleth_layer(m: folium.Map, gdf, column: str, *, name: str, classes: Classes | None = None,
+                            fmt: str = "{:,.0f}", tooltip_title: str = "Classe", decimals: int = 5,
+                            opacity: float = 0.75) -> Classes:
+    """A choropleth of many small cells (e.g. 200 m squares) merged by class: one shape per colour.
+
+    Why: thousands of adjacent squares drawn one by one weigh megabytes in the page; merged, the
+    map stays light and looks the same. The price: the tooltip gives the class, not each cell's
+    value. Works with numeric `Classes` (quantiles by default) and with `Categories`.
+    """
+    classes = classes or quantile_classes(gdf[column])
+    label_of = dict(zip(classes.colours, classes.labels(fmt)))
+    label_of[NO_DATA_COLOUR] = "donnée absente ou masquée"
+    colour = [classes.colour_of(v) for v in gdf[column]]
+    cells = lighten(gdf[[gdf.geometry.name]].assign(_colour=colour), decimals)
+    merged = cells.dissolve(by="_colour").reset_index()
+    merged["classe"] = merged["_colour"].map(label_of)
+
+    def style(feature):
+        return {"fillColor": feature["properties"]["_colour"], "color": "#555555", "weight": 0.3,
+                "fillOpacity": opacity}
+
+    folium.GeoJson(_geojson_data(merged[["_colour", "classe", merged.geometry.name]]), name=name,
+                   style_function=style, tooltip=_tooltip({"classe": tooltip_title})).add_to(m)
+    return classes

@@ -2,14 +2,21 @@
 
 INSEE's practice for small areas: a published count must cover at least 11 units, otherwise an
 individual could be recognised. The check works on the columns that hold counts of persons or
-households; a data package field declares it with `"dq:count_of": "personnes"` (or "ménages",
-"allocataires"…), and labs pass the column names explicitly. Zero is allowed: an empty cell
-reveals nobody. Rates and averages are not counts and are not checked here.
+households; a data package field declares it with `"dq:count_of": "personnes"` (or "ménages"),
+and labs pass the column names explicitly. Zero is allowed: an empty cell reveals nobody. Rates
+and averages are not counts and are not checked here.
+
+The shipped data is checked by `python -m dataquartiers.secrecy check` (`make check-secrecy`):
+every field marked `dq:count_of` of every resource of `datasets/datapackage.json`; it prints the
+file, column and row of each small count and exits with status 1 if there is one.
 """
 
 from __future__ import annotations
 
+import argparse
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterable
 
 import pandas as pd
@@ -38,7 +45,7 @@ def find_small_counts(df: pd.DataFrame, count_columns: Iterable[str],
         if column not in df.columns:
             raise KeyError(f"find_small_counts: no column '{column}' (columns: {', '.join(map(str, df.columns))})")
         values = pd.to_numeric(df[column], errors="coerce")
-        bad = values[(values > 0) & (values < threshold)]
+        bad = values[((values > 0) & (values < threshold)).fillna(False).astype(bool)]
         found += [SmallCount(row=idx, column=column, value=float(v)) for idx, v in bad.items()]
     return found
 
@@ -70,7 +77,89 @@ def mask_small_counts(df: pd.DataFrame, count_columns: Iterable[str],
     """
     out = df.copy()
     for column in count_columns:
+        if column not in out.columns:
+            raise KeyError(f"mask_small_counts: no column '{column}' (columns: {', '.join(map(str, out.columns))})")
         values = pd.to_numeric(out[column], errors="coerce")
-        small = (values > 0) & (values < threshold)
+        small = ((values > 0) & (values < threshold)).fillna(False).astype(bool)
         out[column] = values.mask(small)
     return out
+
+
+# --- the shipped data -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ShippedSmallCount:
+    """A small count in a file of `datasets/`: where it is, as a maintainer would look for it."""
+
+    file: str
+    column: str
+    line: int  # line in the CSV file (header = line 1), or feature number in a GeoJSON file
+    key: str
+    value: float
+
+    def __str__(self) -> str:
+        place = f"line {self.line}" if self.file.endswith(".csv") else f"feature {self.line}"
+        return (f"{self.file}: column '{self.column}', {place}{f' ({self.key})' if self.key else ''}: "
+                f"{self.value:g} is under {THRESHOLD}")
+
+
+def check_dataset(name: str, folder: Path | None = None) -> list[ShippedSmallCount]:
+    """Every count of 1 to 10 in the fields of a resource marked `dq:count_of`."""
+    from . import data
+
+    folder = Path(folder) if folder else data.datasets_dir()
+    res = data.resource(name, folder)
+    columns = data.count_columns(res)
+    if not columns:
+        return []
+    df = data.load(name, folder=folder)
+    key_fields = res.get("schema", {}).get("primaryKey", [])
+    if isinstance(key_fields, str):
+        key_fields = [key_fields]
+    is_csv = res["path"].endswith(".csv")
+    found = []
+    for small in find_small_counts(df, columns):
+        key = ", ".join(f"{k}={df.at[small.row, k]}" for k in key_fields if k in df.columns)
+        found.append(ShippedSmallCount(file=f"{folder.name}/{res['path']}", column=small.column,
+                                       line=int(small.row) + (2 if is_csv else 1), key=key, value=small.value))
+    return found
+
+
+def check_shipped(folder: Path | None = None) -> list[ShippedSmallCount]:
+    """Every small count in every resource of the data package."""
+    from . import data
+
+    found = []
+    for name in data.resources(folder):
+        found += check_dataset(name, folder)
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m dataquartiers.secrecy",
+                                     description="Statistical secrecy: no count of persons or households under 11.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    check = sub.add_parser("check", help="check every count field of the shipped datasets")
+    check.add_argument("--datasets", type=Path, default=None, help="folder holding datapackage.json")
+    args = parser.parse_args(argv)
+    from . import data
+
+    folder = args.datasets or data.datasets_dir()
+    names = list(data.resources(folder))
+    found = check_shipped(folder)
+    for small in found[:200]:
+        print(small)
+    if len(found) > 200:
+        print(f"… and {len(found) - 200} more")
+    checked = sum(1 for n in names if data.count_columns(n, folder))
+    if found:
+        print(f"secrecy: {len(found)} count(s) under {THRESHOLD} in {folder}: mask them "
+              "(dataquartiers/prepare.py) or document the producer's masking.", file=sys.stderr)
+        return 1
+    print(f"secrecy: OK, no count of 1 to {THRESHOLD - 1} in the {checked} resources with count fields "
+          f"(of {len(names)} in {folder / 'datapackage.json'}).")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

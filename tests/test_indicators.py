@@ -61,3 +61,12 @@ def test_share_below_interpolates_between_published_quantiles():
     assert ind.share_below(36000, q) == pytest.approx(1.0)   # D9 + 2 × (D9 − Q3)
     assert ind.share_below(30000, q) == pytest.approx(0.95)
     assert pd.isna(ind.share_below(9000, {"Q2": 14000}))
+
+
+def test_share_below_by_row_and_non_take_up():
+    df = pd.DataFrame({"DECUC_D1": [8000], "DECUC_Q1": [10000], "DECUC_Q2": [14000],
+                       "DECUC_Q3": [18000], "DECUC_D9": [24000]})
+    assert ind.share_below_by_row(df, 12000, "DECUC").tolist() == [pytest.approx(0.375)]
+    with pytest.raises(KeyError, match="DISP_D1"):
+        ind.share_below_by_row(df, 12000, "DISP")
+    assert ind.non_take_up(pd.Series([60, 120]), pd.Series([100, 100])).tolist() == pytest.approx([40.0, -20.0])

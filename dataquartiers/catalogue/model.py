@@ -361,6 +361,8 @@ def check_entry(kind: str, file_id: str, data: object, today: dt.date) -> list[s
     to_fill = _placeholders(data)
     for path in to_fill:
         node = subschema(kind, _schema_path(path)) if _schema_path(path) else {}
+        if path and isinstance(path[-1], int) and node.get("type") == "array":
+            node = node["items"]  # one item of a list: say what one item expects
         messages.append(f"field '{_field_name(path)}': still says '{PLACEHOLDER}' "
                         f"(fill it in: {_expected(node)})")
     filled_in = [p for p in to_fill]
@@ -375,19 +377,20 @@ def check_entry(kind: str, file_id: str, data: object, today: dt.date) -> list[s
             messages.extend(_schema_messages(error))
 
     declared = data.get("id")
-    if isinstance(declared, str) and ID_PATTERN.match(declared) and declared != file_id:
+    if isinstance(declared, str) and ID_PATTERN.match(declared) and ID_PATTERN.match(file_id) \
+            and declared != file_id:
         messages.append(f"field 'id': '{declared}' does not match the file name "
                         f"(the id must equal the file name without .yml: '{file_id}')")
 
     for path, text in _texts(data):
         if path and path[-1] in ("url", "website", "landing_page", "download_url"):
             continue
-        found = _EMAIL.search(text) or _PHONE.search(text)
-        if found:
-            what = "an e-mail address" if "@" in found.group() else "a phone number"
-            messages.append(f"field '{_field_name(path)}': contains {what} ('{found.group()}'); "
-                            "the catalogue lists organisations and their public pages only, "
-                            "never personal contacts")
+        for pattern, what in ((_EMAIL, "an e-mail address"), (_PHONE, "a phone number")):
+            found = pattern.search(text)
+            if found:
+                messages.append(f"field '{_field_name(path)}': contains {what} ('{found.group()}'); "
+                                "the catalogue lists organisations and their public pages only, "
+                                "never personal contacts")
 
     if kind == "source":
         messages.extend(_source_rules(data, today))
@@ -598,7 +601,8 @@ def quality(data: dict, today: dt.date) -> list[Criterion]:
     if _is_date(reviewed):
         age = (today - dt.date.fromisoformat(reviewed)).days
         fresh = 0 <= age <= FRESHNESS_DAYS
-        fresh_detail = f"revue le {reviewed}, il y a {age} jours" + ("" if fresh else f" (plus de {FRESHNESS_DAYS})")
+        when = "aujourd'hui" if age == 0 else (f"il y a {age} jour" + ("s" if age > 1 else ""))
+        fresh_detail = f"revue le {reviewed}, {when}" + ("" if fresh else f" (plus de {FRESHNESS_DAYS} jours)")
     else:
         fresh, fresh_detail = False, "date de revue absente"
 

@@ -1,0 +1,552 @@
+"""One zip per lab, that runs on a laptop with nothing else from the book.
+
+A participant takes a lab home: the notebook, exactly the data it reads, the package
+`dataquartiers` as a wheel, a pinned `requirements.txt`, and a French LISEZMOI.md (run it in
+three commands, adapt it to another territory, the licences of the data).
+
+Which data a lab reads is found statically, without running it: the `load("name", …)` calls of
+its code cells (the first argument is a string, or a name bound to strings in the notebook), and
+the datasets named inside the functions of `dataquartiers` the lab calls (e.g. `qpv_contours()`
+reads the QPV contour datasets it lists). The data package is reduced to those resources plus the
+tables of the territory filter (communes, EPCI members), so that `territory=` works for any code.
+A lab whose data cannot be found statically is an error naming the notebook and the cell.
+The bundle test runs every bundle in an empty folder with a fresh virtualenv: a file missed here
+fails there.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import json
+import re
+import sys
+import zipfile
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from . import PACKAGE_DIR
+from .lite import REPO_DIR, LiteError, _zip_write, build_wheel, lab_notebooks
+
+#: The tables `load(…, territory=…)` reads to know which communes a territory holds.
+TERRITORY_TABLES = ("communes", "epci_communes")
+#: The Jupyter front end of a bundle: the language pack is pinned in the repository's
+#: requirements.txt; JupyterLab (not installed in the book's environment) is pinned here.
+JUPYTERLAB = "jupyterlab==4.5.11"
+FRONT_END = ("jupyterlab-language-pack-fr-FR", "ipykernel")
+BUNDLES_DIR = "bundles"
+DATA_MODULE = "dataquartiers.data"
+
+
+class BundleError(LiteError):
+    pass
+
+
+# --- which datasets a lab reads ----------------------------------------------------------------
+
+def _code_cells(nb: dict) -> list[tuple[int, str]]:
+    """(cell number from 1, source with IPython magics and shell lines blanked) of the code cells."""
+    cells = []
+    for i, cell in enumerate(nb.get("cells", []), start=1):
+        if cell.get("cell_type") != "code":
+            continue
+        src = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+        src = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in src.splitlines())
+        cells.append((i, src))
+    return cells
+
+
+def _string_values(node: ast.AST, constants: dict[str, list[str]]) -> list[str] | None:
+    """The strings an expression can be: a literal, a tuple/list of literals, or a known name."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [node.value]
+    if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+        values = [_string_values(e, constants) for e in node.elts]
+        return None if any(v is None for v in values) else [s for v in values for s in v]
+    if isinstance(node, ast.Name) and node.id in constants:
+        return constants[node.id]
+    return None
+
+
+def _string_constants(tree: ast.AST) -> dict[str, list[str]]:
+    """Names bound to strings (or tuples of strings) anywhere in a module or notebook, and loop
+    variables over them: `for name in ("a", "b")` binds `name` to both."""
+    constants: dict[str, list[str]] = {}
+    for _ in range(2):  # a second pass resolves names bound to other names
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                values = _string_values(node.value, constants)
+                if values is not None:
+                    constants.setdefault(node.targets[0].id, [])
+                    constants[node.targets[0].id] = sorted(set(constants[node.targets[0].id]) | set(values))
+            elif isinstance(node, (ast.For, ast.comprehension)) and isinstance(node.target, ast.Name):
+                values = _string_values(node.iter, constants)
+                if values is not None:
+                    constants[node.target.id] = sorted(set(constants.get(node.target.id, [])) | set(values))
+    return constants
+
+
+@dataclass
+class _Imports:
+    load_names: set[str] = field(default_factory=set)        # local names of dataquartiers.data.load
+    data_modules: set[str] = field(default_factory=set)      # local names of the module dataquartiers.data
+    functions: dict[str, tuple[str, str]] = field(default_factory=dict)  # local name → (module, function)
+    modules: dict[str, str] = field(default_factory=dict)    # local name → dataquartiers module
+
+
+def _imports(tree: ast.AST) -> _Imports:
+    found = _Imports()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "dataquartiers":
+            for alias in node.names:
+                local = alias.asname or alias.name
+                if node.module == DATA_MODULE and alias.name == "load":
+                    found.load_names.add(local)
+                elif node.module == "dataquartiers" and alias.name == "data":
+                    found.data_modules.add(local)
+                elif node.module == "dataquartiers":
+                    found.modules[local] = f"dataquartiers.{alias.name}"
+                else:
+                    found.functions[local] = (node.module, alias.name)
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name == DATA_MODULE and alias.asname:
+                    found.data_modules.add(alias.asname)
+                elif alias.name.startswith("dataquartiers"):
+                    found.modules[alias.asname or alias.name] = alias.name
+    return found
+
+
+@lru_cache(maxsize=64)
+def _module_tree(module: str) -> ast.Module | None:
+    rel = module.split(".")[1:]
+    path = PACKAGE_DIR.joinpath(*rel).with_suffix(".py")
+    if not path.exists():
+        path = PACKAGE_DIR.joinpath(*rel, "__init__.py")
+    if not path.exists():
+        return None
+    return ast.parse(path.read_text(encoding="utf-8"))
+
+
+def _function_datasets(module: str, function: str, known: set[str], seen: set | None = None) -> set[str]:
+    """Dataset names a function of the package mentions, directly, through the module-level
+    constants it uses, or through the functions of the package it calls."""
+    seen = seen if seen is not None else set()
+    if (module, function) in seen or module == DATA_MODULE:
+        return set()  # the data module's own functions read what they are asked
+    seen.add((module, function))
+    tree = _module_tree(module)
+    if tree is None:
+        return set()
+    defs = {n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    target = defs.get(function)
+    if target is None:
+        return set()
+    module_constants = _string_constants(ast.Module(body=[n for n in tree.body if isinstance(n, ast.Assign)], type_ignores=[]))
+    imports = _imports(tree)
+    found: set[str] = set()
+    for node in ast.walk(target):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in known:
+            found.add(node.value)
+        elif isinstance(node, ast.Name):
+            if node.id in module_constants:
+                found |= {v for v in module_constants[node.id] if v in known}
+            if node.id in defs:
+                found |= _function_datasets(module, node.id, known, seen)
+            if node.id in imports.functions:
+                mod, fn = imports.functions[node.id]
+                found |= _function_datasets(_absolute(mod, module), fn, known, seen)
+    return found
+
+
+def _absolute(module: str, current: str) -> str:
+    return module if not module.startswith(".") else current.rsplit(".", 1)[0] + module
+
+
+@dataclass
+class DataNeeds:
+    """The datasets a lab reads, and the local files it opens directly (rare)."""
+
+    resources: list[str]
+    files: list[str]
+    territory: bool
+
+
+def datasets_read(nb: dict, known: set[str], where: str = "notebook") -> DataNeeds:
+    """The resources of the data package a lab reads, found statically.
+
+    `known`: the resource names of the data package. Raises BundleError naming the cell when a
+    `load()` call's dataset cannot be determined.
+    """
+    cells = _code_cells(nb)
+    trees = []
+    for number, src in cells:
+        try:
+            trees.append((number, ast.parse(src)))
+        except SyntaxError as err:
+            raise BundleError(f"{where}: cell {number}: not valid Python (line {err.lineno}): {err.msg}") from None
+    whole = ast.Module(body=[n for _, t in trees for n in t.body], type_ignores=[])
+    constants = _string_constants(whole)
+    imports = _imports(whole)
+    read: set[str] = set()
+    files: set[str] = set()
+    territory = False
+    for number, tree in trees:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and re.search(r"(^|/)datasets/[^\s]+\.\w+$", node.value):
+                files.add(node.value.split("datasets/", 1)[1])
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            is_load = (isinstance(func, ast.Name) and func.id in imports.load_names) or (
+                isinstance(func, ast.Attribute) and func.attr == "load" and isinstance(func.value, ast.Name)
+                and func.value.id in imports.data_modules)
+            if is_load:
+                if not node.args:
+                    raise BundleError(f"{where}: cell {number}: load() is called without a dataset name")
+                names = _string_values(node.args[0], constants)
+                if names is None:
+                    raise BundleError(
+                        f"{where}: cell {number}: the dataset of `{ast.unparse(node)}` cannot be found without "
+                        "running the lab; write its name as a string (load(\"name\", …)) or bind it to a "
+                        "string in the notebook")
+                unknown = [n for n in names if n not in known]
+                if unknown:
+                    raise BundleError(f"{where}: cell {number}: load() of unknown dataset(s) {', '.join(unknown)} "
+                                      f"(not in datasets/datapackage.json)")
+                read |= set(names)
+                if len(node.args) > 1 or any(k.arg == "territory" for k in node.keywords):
+                    territory = True
+                continue
+            # a function of the package, imported by name or called through its module
+            target = None
+            if isinstance(func, ast.Name) and func.id in imports.functions:
+                target = imports.functions[func.id]
+            elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in imports.modules:
+                target = (imports.modules[func.value.id], func.attr)
+            if target:
+                names = _function_datasets(target[0], target[1], known)
+                if names:
+                    read |= names
+                    territory = territory or bool(node.args) or any(k.arg == "territory" for k in node.keywords)
+    return DataNeeds(sorted(read), sorted(files), territory)
+
+
+# --- the bundle --------------------------------------------------------------------------------
+
+def _key(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _pins(requirements: Path) -> dict[str, str]:
+    pins = {}
+    for line in requirements.read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        m = re.match(r"^([A-Za-z0-9._-]+)\s*==\s*([^\s;]+)$", line)
+        if m:
+            pins[re.sub(r"[-_.]+", "-", m.group(1)).lower()] = f"{m.group(1)}=={m.group(2)}"
+    return pins
+
+
+def _dependency_closure(roots: list[str]) -> set[str]:
+    """Normalised names of the installed distributions the roots need (no extras)."""
+    from importlib.metadata import PackageNotFoundError, requires
+
+    seen, todo = set(), [re.sub(r"[-_.]+", "-", r).lower() for r in roots]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            reqs = requires(name) or []
+        except PackageNotFoundError:
+            continue
+        for req in reqs:
+            if ";" in req and "extra" in req.split(";", 1)[1]:
+                continue
+            todo.append(re.sub(r"[-_.]+", "-", re.match(r"[A-Za-z0-9._-]+", req).group(0)).lower())
+    return seen
+
+
+def lab_imports(nb: dict) -> set[str]:
+    """Top-level modules the lab imports."""
+    found = set()
+    for _, src in _code_cells(nb):
+        try:
+            tree = ast.parse(src)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                found |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                found.add(node.module.split(".")[0])
+    return found
+
+
+def requirements_for(nb: dict, repo: Path = REPO_DIR, wheel_name: str = "") -> list[str]:
+    """The bundle's requirements: the package's wheel, then every pinned distribution of the
+    book's requirements.txt that the lab and the package need, then the Jupyter front end."""
+    import tomllib
+    from importlib.metadata import packages_distributions
+
+    pins = _pins(repo / "requirements.txt")
+    roots = list(tomllib.loads((repo / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"])
+    distributions = packages_distributions()
+    stdlib = set(sys.stdlib_module_names)
+    roots += list(FRONT_END)
+    for root in roots:
+        if _key(root) not in pins:
+            raise BundleError(f"{repo / 'requirements.txt'}: '{root}' (needed by the labs) must be pinned "
+                              "with == so that a bundle installs the versions the book ran")
+    closure = _dependency_closure(roots)
+    for module in sorted(lab_imports(nb)):
+        if module in stdlib or module == "dataquartiers":
+            continue
+        dists = distributions.get(module)
+        if not dists:
+            raise BundleError(f"the lab imports '{module}', which no installed distribution provides")
+        for dist in dists:
+            if _key(dist) not in pins and _key(dist) not in closure:
+                raise BundleError(f"{repo / 'requirements.txt'}: the lab imports '{module}': pin '{dist}' "
+                                  "with == so that its bundle installs it")
+            closure |= _dependency_closure([dist])
+    lines = [f"./wheels/{wheel_name}"] if wheel_name else []
+    lines += [pins[name] for name in sorted(closure) if name in pins]
+    lines.append(JUPYTERLAB)
+    return lines
+
+
+def _title(nb: dict, stem: str) -> str:
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") == "markdown":
+            src = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+            m = re.search(r"^#\s+(.+)$", src, re.M)
+            if m:
+                return m.group(1).strip()
+    return stem
+
+
+def _parameters(nb: dict) -> str:
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") == "code" and "parameters" in cell.get("metadata", {}).get("tags", []):
+            return cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+    return ""
+
+
+def _coverage(res: dict, datasets: Path) -> list[str]:
+    """Commune codes a dataset covers (its descriptor's `territory` field)."""
+    spec = res.get("territory")
+    if not spec:
+        return []
+    path = datasets / res["path"]
+    if res.get("format") == "geojson" or path.suffix == ".geojson":
+        features = json.loads(path.read_text(encoding="utf-8"))["features"]
+        values = {str(f["properties"].get(spec["field"])) for f in features if f["properties"].get(spec["field"]) is not None}
+    else:
+        import pandas as pd
+
+        delimiter = res.get("dialect", {}).get("delimiter", ",")
+        values = set(pd.read_csv(path, sep=delimiter, usecols=[spec["field"]], dtype="string")[spec["field"]].dropna())
+    if spec.get("derive") == "iris":
+        values = {v[:5] for v in values}
+    return sorted(values)
+
+
+LICENCE_STATUS = {"verified": "vérifiée", "unverified": "**non vérifiée**"}
+
+
+def readme(stem: str, nb: dict, package: dict, datasets: Path, needs: DataNeeds) -> str:
+    """The French LISEZMOI.md of a bundle."""
+    title = _title(nb, stem)
+    resources = {r["name"]: r for r in package["resources"]}
+    communes = {}
+    if "communes" in resources:
+        import pandas as pd
+
+        table = pd.read_csv(datasets / resources["communes"]["path"], dtype="string", usecols=["code", "nom"])
+        communes = dict(zip(table["code"], table["nom"]))
+    lines = [
+        f"# {title}", "",
+        "Un lab du livre *Data & Quartiers*, à faire tourner sur votre ordinateur, sans connexion une fois "
+        "installé.", "",
+        "## Contenu du dossier", "",
+        f"- `{stem}.ipynb` : le notebook du lab ;",
+        "- `datasets/` : les données que le lab lit, avec leur description (`datapackage.json` : producteur, "
+        "licence, millésime, provenance) ;",
+        "- `wheels/` : le paquet `dataquartiers` (chargement des données, cartes hors ligne, secret statistique) ;",
+        "- `requirements.txt` : les bibliothèques Python, aux versions avec lesquelles le livre a exécuté le lab ;",
+        "- `LISEZMOI.md` : ce fichier.", "",
+        "## Lancer le lab en 3 commandes", "",
+        "Il faut Python 3.11 ou plus récent. Ouvrez un terminal **dans ce dossier**, puis :", "",
+        "```bash",
+        "python3 -m venv .venv",
+        ".venv/bin/pip install -r requirements.txt",
+        f".venv/bin/jupyter lab {stem}.ipynb",
+        "```", "",
+        "Sous Windows (PowerShell ou invite de commandes) :", "",
+        "```",
+        "py -m venv .venv",
+        ".venv\\Scripts\\pip install -r requirements.txt",
+        f".venv\\Scripts\\jupyter lab {stem}.ipynb",
+        "```", "",
+        "L'installation télécharge les bibliothèques une fois (environ 300 Mo) ; ensuite, le lab tourne sans "
+        "réseau. JupyterLab s'ouvre dans votre navigateur, en français ; exécutez les cellules une à une "
+        "(Maj + Entrée) ou toutes d'un coup (menu *Exécuter*).", "",
+        "## Adapter le lab à un autre territoire", "",
+    ]
+    params = _parameters(nb)
+    if params:
+        lines += ["Les réglages du lab sont dans la cellule « Paramètres », au début du notebook :", "",
+                  "```python", params.rstrip(), "```", ""]
+    lines += [
+        "Un territoire se désigne par un code : une commune (code officiel géographique, 5 caractères, "
+        "par exemple `35238` pour Rennes ; les arrondissements de Paris, Lyon et Marseille sont rattachés "
+        "à leur commune), un EPCI (numéro SIREN à 9 chiffres, par exemple `243500139` pour Rennes Métropole) "
+        "ou un département (`35`, `2A`, `974`). Un code absent des données donne un message qui liste les "
+        "communes couvertes.", "",
+    ]
+    covered = [(name, _coverage(resources[name], datasets)) for name in needs.resources
+               if name in resources and name not in TERRITORY_TABLES and resources[name].get("territory")]
+    if covered:
+        lines += ["Les données fournies couvrent :", ""]
+        for name, codes in covered:
+            names = [f"{communes.get(c, c)} ({c})" for c in codes[:12]]
+            more = f" et {len(codes) - 12} autres" if len(codes) > 12 else ""
+            lines.append(f"- `{name}` : {len(codes)} commune(s) — {', '.join(names)}{more} ;")
+        lines.append("")
+    lines += [
+        "Pour un territoire que ces fichiers ne couvrent pas, apportez vos propres données :", "",
+        "1. copiez votre fichier (CSV ou GeoJSON en WGS84) dans `datasets/` ;",
+        "2. déclarez-le dans `datasets/datapackage.json` en recopiant une ressource existante : `name`, `path`, "
+        "`format`, les colonnes (`schema.fields`, les codes en `string`), la colonne du code commune "
+        "(`territory.field`), le producteur et la licence ;",
+        "3. dans le notebook, lisez-le avec `load(\"le_nom_choisi\", territory=TERRITOIRE)`.", "",
+        "Respectez le secret statistique : aucun effectif de moins de 11 personnes ou ménages ne doit être "
+        "affiché (la fonction `check_displayable` du paquet le vérifie).", "",
+        "## Licences des données", "",
+        "| Jeu de données | Producteur | Licence | Statut de la licence |",
+        "|---|---|---|---|",
+    ]
+    for name in sorted(set(needs.resources) | set(TERRITORY_TABLES) & set(resources)):
+        if name not in resources:
+            continue
+        r = resources[name]
+        licences = ", ".join(f"[{lic.get('title', lic.get('name'))}]({lic['path']})" if lic.get("path")
+                             else lic.get("title", lic.get("name", "?")) for lic in r.get("licenses", []))
+        status = LICENCE_STATUS.get(r.get("licence_status", ""), r.get("licence_status", "non indiquée"))
+        if r.get("synthetic"):
+            status += " — données **synthétiques**"
+        lines.append(f"| `{name}` : {r.get('title', name)} | {r.get('producer', '?')} | {licences or '?'} | {status} |")
+    notes = [(name, resources[name]["licence_note"]) for name in needs.resources
+             if name in resources and resources[name].get("licence_note")]
+    if notes:
+        lines += ["", "À savoir avant de rediffuser :", ""]
+        lines += [f"- `{name}` : {note}" for name, note in notes]
+    synthetic = [name for name in needs.resources if resources.get(name, {}).get("synthetic")]
+    if synthetic:
+        lines += ["", "Les jeux marqués « synthétiques » sont générés par un programme documenté du livre, calés sur "
+                  "des ordres de grandeur publiés : ils ne décrivent pas des personnes réelles."]
+    lines += [
+        "", "La provenance détaillée de chaque fichier (sources, traitements) est dans `datasets/datapackage.json`.",
+        "", "## Licences du lab", "",
+        "Le texte du lab est sous licence CC BY 4.0, le code (notebook et paquet `dataquartiers`) sous licence MIT.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def reduced_package(package: dict, names: list[str]) -> dict:
+    """The data package with only the named resources (order kept)."""
+    reduced = copy.deepcopy(package)
+    reduced["resources"] = [r for r in package["resources"] if r["name"] in names]
+    return reduced
+
+
+def lab_data_needs(notebook: Path, repo: Path = REPO_DIR) -> tuple[DataNeeds, list[str]]:
+    """What a lab reads, and the resource names its bundle carries (with the territory tables)."""
+    package = json.loads((repo / "datasets" / "datapackage.json").read_text(encoding="utf-8"))
+    known = {r["name"] for r in package["resources"]}
+    nb = json.loads(Path(notebook).read_text(encoding="utf-8"))
+    needs = datasets_read(nb, known, where=str(Path(notebook).relative_to(repo)) if Path(notebook).is_relative_to(repo) else str(notebook))
+    resources = [r for r in package["resources"] if r["name"] in needs.resources]
+    carried = set(needs.resources)
+    if needs.territory or any(r.get("territory") for r in resources):
+        carried |= set(TERRITORY_TABLES) & known
+    return needs, sorted(carried)
+
+
+def build_bundle(notebook: Path, dest_dir: Path, repo: Path = REPO_DIR, wheel: Path | None = None) -> Path:
+    """Write `<dest_dir>/<lab>.zip`; everything sits under a `<lab>/` folder inside the zip."""
+    notebook = Path(notebook)
+    stem = notebook.stem
+    datasets = repo / "datasets"
+    package = json.loads((datasets / "datapackage.json").read_text(encoding="utf-8"))
+    nb = json.loads(notebook.read_text(encoding="utf-8"))
+    needs, carried = lab_data_needs(notebook, repo)
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    wheel = wheel or build_wheel(dest_dir / ".wheel")
+    target = dest_dir / f"{stem}.zip"
+    clean = copy.deepcopy(nb)
+    for cell in clean["cells"]:
+        if cell["cell_type"] == "code":
+            cell["outputs"], cell["execution_count"] = [], None
+    files: dict[str, bytes] = {
+        f"{stem}/{stem}.ipynb": (json.dumps(clean, ensure_ascii=False, indent=1) + "\n").encode(),
+        f"{stem}/requirements.txt": ("# Bibliothèques du lab « " + _title(nb, stem) + " » (pip install -r requirements.txt)\n"
+                                     + "\n".join(requirements_for(nb, repo, wheel.name)) + "\n").encode(),
+        f"{stem}/LISEZMOI.md": readme(stem, nb, package, datasets, needs).encode(),
+        f"{stem}/wheels/{wheel.name}": wheel.read_bytes(),
+        f"{stem}/datasets/datapackage.json": (json.dumps(reduced_package(package, carried), ensure_ascii=False, indent=2) + "\n").encode(),
+    }
+    for res in package["resources"]:
+        if res["name"] in carried:
+            path = datasets / res["path"]
+            if not path.exists():
+                raise BundleError(f"{datasets / 'datapackage.json'}: resource '{res['name']}': file {res['path']} not found")
+            files[f"{stem}/datasets/{res['path']}"] = path.read_bytes()
+    for rel in needs.files:
+        path = datasets / rel
+        if not path.exists():
+            raise BundleError(f"{notebook}: opens datasets/{rel}, which does not exist")
+        files[f"{stem}/datasets/{rel}"] = path.read_bytes()
+    tmp = target.with_suffix(".zip.part")
+    with zipfile.ZipFile(tmp, "w") as zf:
+        for name in sorted(files):
+            _zip_write(zf, name, files[name])
+    tmp.replace(target)
+    return target
+
+
+def build_all(dest_dir: Path, repo: Path = REPO_DIR) -> list[Path]:
+    wheel = build_wheel(dest_dir / ".wheel")
+    try:
+        return [build_bundle(nb, dest_dir, repo, wheel) for nb in lab_notebooks(repo)]
+    finally:
+        wheel.unlink(missing_ok=True)
+        (dest_dir / ".wheel").rmdir()
+
+
+def _build_bundles(app, exception) -> None:
+    """Sphinx build-finished: the zips linked from the lab pages."""
+    if exception is not None or app.builder.format != "html":
+        return
+    build_all(Path(app.outdir) / BUNDLES_DIR, Path(app.srcdir))
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    dest = Path(argv[0]) if argv else REPO_DIR / "_build" / BUNDLES_DIR
+    try:
+        for path in build_all(dest):
+            print(path)
+    except BundleError as err:
+        print(f"dataquartiers.bundles: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

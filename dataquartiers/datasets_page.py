@@ -1,0 +1,190 @@
+"""The book's datasets page, generated from the data package at build time.
+
+`datasets/index.md` holds the page's introduction and a marker line (an HTML comment,
+`<!-- dq:datasets -->`); when Sphinx reads that page, `source-read` replaces the marker by one
+entry per resource of `datasets/datapackage.json`: description, producer, licence (with a
+warning when it is not verified), a "synthétique" badge, vintage, granularity, territory filter,
+columns, sources, provenance, and a download link. The `{download}` role makes Sphinx copy every
+file into the site (`_downloads/`), so the links work on the published site and offline.
+Registered by `dataquartiers/book.py`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from . import data
+
+MARKER = "<!-- dq:datasets -->"
+
+#: Sections of the page, by the first folder of a resource's path.
+SECTIONS = [
+    ("qpv", "Quartiers prioritaires"),
+    ("insee", "Population, revenus et allocataires"),
+    ("heat", "Chaleur"),
+    ("jobs", "Emploi"),
+    ("health", "Santé"),
+    ("synthetique", "Données synthétiques"),
+    ("admin", "Référentiels administratifs"),
+]
+GRANULARITY_LABELS = {
+    "qpv": "quartier prioritaire", "iris": "IRIS", "carreau_200m": "carreau de 200 m", "commune": "commune",
+    "epci": "EPCI", "departement": "département", "region": "région", "point": "point (adresse)",
+    "menage": "ménage (sans localisation)",
+}
+TYPE_LABELS = {"string": "texte", "integer": "entier", "number": "nombre", "boolean": "oui / non",
+               "year": "année", "date": "date"}
+LEVEL_LABELS = {"commune": "ses communes", "iris": "la commune de chaque IRIS", "departement": "ses départements",
+                "region": "ses régions", "epci": "ses EPCI"}
+
+
+def md(text) -> str:
+    """Text safe inside a MyST paragraph or table cell (no HTML, math, role or column break)."""
+    out = str(text).replace("\\", "\\\\")
+    for ch in "<>|$*`[]":
+        out = out.replace(ch, "\\" + ch)
+    return " ".join(out.split())
+
+
+def role_text(text) -> str:
+    """Text inside a role's backticks, before `<target>`: no backtick or angle bracket."""
+    return " ".join(str(text).replace("`", "'").replace("<", "(").replace(">", ")").split())
+
+
+def _size(path: Path) -> str:
+    size = path.stat().st_size
+    if size >= 1_000_000:
+        return f"{size / 1_000_000:.1f} Mo".replace(".", ",")
+    return f"{max(1, round(size / 1000))} ko"
+
+
+def _rows(path: Path) -> int:
+    if path.suffix == ".geojson":
+        return len(json.loads(path.read_text(encoding="utf-8"))["features"])
+    with open(path, encoding="utf-8") as f:
+        return sum(1 for _ in f) - 1
+
+
+def _thousands(n: int) -> str:
+    return f"{n:,}".replace(",", "\u202f")
+
+
+def _licences(res: dict) -> str:
+    parts = []
+    for li in res.get("licenses", []):
+        title = md(li.get("title") or li["name"])
+        parts.append(f"[{title}]({li['path']})" if li.get("path") else title)
+    status = "vérifiée" if res.get("licence_status") == "verified" else "**non vérifiée**"
+    return f"{' ; '.join(parts)} ({status})"
+
+
+def _territory(res: dict) -> str:
+    spec = res.get("territory")
+    if not spec:
+        return "non (pas de code de commune ni d'IRIS)"
+    level = spec.get("level", "iris" if spec.get("derive") == "iris" else "commune")
+    return (f"oui, `territory=` garde les lignes dont {LEVEL_LABELS[level]} touche le territoire "
+            f"(colonne `{spec['field']}`)")
+
+
+def _catalogue(res: dict, docs: set[str]) -> str:
+    links = []
+    for cid in res.get("catalogue", []):
+        target = next((d for d in (f"catalogue/sources/{cid}", f"catalogue/{cid}") if d in docs), None)
+        links.append(f"{{doc}}`{cid} </{target}>`" if target else f"`{cid}`")
+    return ", ".join(links)
+
+
+def _columns(res: dict) -> list[str]:
+    fields = res.get("schema", {}).get("fields", [])
+    lines = ["| Colonne | Type | Signification | Unité |", "|---|---|---|---|"]
+    for f in fields:
+        meaning = md(f.get("title", ""))
+        if f.get("description") and f.get("description") != f.get("title"):
+            meaning += f" — {md(f['description'])}"
+        if f.get("dq:count_of"):
+            meaning += " *(effectif : masqué de 1 à 10)*"
+        lines.append(f"| `{f['name']}` | {TYPE_LABELS.get(f.get('type', 'string'), f.get('type'))} | {meaning} "
+                     f"| {md(f.get('unit', ''))} |")
+    return lines
+
+
+def render_resource(res: dict, folder: Path, docs: set[str] = frozenset()) -> str:
+    """One resource as MyST markdown (a level-3 heading, then its facts)."""
+    path = folder / res["path"]
+    name = res["name"]
+    out = [f"(dataset-{name})=", f"### {md(res['title'])}", ""]
+    if res.get("synthetic"):
+        out += ["{bdg-warning}`synthétique` — données inventées par un générateur documenté, "
+                "pas une mesure.", ""]
+    out += [md(res["description"]), ""]
+    if res.get("licence_status") != "verified":
+        out += ["```{warning}",
+                f"**Licence non vérifiée.** {md(res.get('licence_note', ''))} Ce fichier n'est pas présenté "
+                "comme libre de réutilisation : vérifiez auprès du producteur avant de le rediffuser.",
+                "```", ""]
+    rows = [
+        ("Dans un lab", f"`load(\"{name}\")`"),
+        ("Producteur", md(res["producer"])),
+        ("Licence", _licences(res)),
+        ("Millésime", md(res["vintage"])),
+        ("Granularité", GRANULARITY_LABELS.get(res["granularity"], md(res["granularity"]))),
+        ("Filtre par territoire", _territory(res)),
+        ("Fichier", f"{{download}}`{role_text(Path(res['path']).name)} <{res['path']}>` "
+                    f"({_thousands(_rows(path))} lignes, {_size(path)})"),
+    ]
+    sources = [f"[{md(s['title'])}]({s['path']})" if s.get("path") else md(s["title"]) for s in res.get("sources", [])]
+    if sources:
+        rows.append(("Sources", " ; ".join(sources)))
+    rows.append(("Provenance", md(res["provenance"])))
+    if res.get("catalogue"):
+        rows.append(("Catalogue", _catalogue(res, docs)))
+    out += ["| | |", "|---|---|"] + [f"| {k} | {v} |" for k, v in rows] + [""]
+    fields = res.get("schema", {}).get("fields", [])
+    out += [f"````{{dropdown}} Les {len(fields)} colonnes"] + _columns(res) + ["````", ""]
+    return "\n".join(out)
+
+
+def render(folder: Path | None = None, docs: set[str] = frozenset()) -> str:
+    """The generated part of the datasets page: a summary, then one section per theme."""
+    folder = Path(folder) if folder else data.datasets_dir()
+    problems = data.check_package(folder)
+    if problems:
+        raise data.DatasetMetadataError("; ".join(problems))
+    pkg = data.package(folder)
+    res_list = pkg["resources"]
+    unverified = sum(1 for r in res_list if r.get("licence_status") != "verified")
+    synthetic = sum(1 for r in res_list if r.get("synthetic"))
+    out = [f"Le paquet compte {len(res_list)} jeux de données, dont {synthetic} synthétiques et {unverified} "
+           "dont la licence reste à vérifier. Le descriptif complet, lisible par une machine, est le fichier "
+           "{download}`datapackage.json <datapackage.json>` (format Frictionless).", ""]
+    out += ["| Jeu de données | Nom dans le code | Granularité | Licence |", "|---|---|---|---|"]
+    for r in res_list:
+        flags = (" {bdg-warning}`synthétique`" if r.get("synthetic") else "")
+        status = "vérifiée" if r.get("licence_status") == "verified" else "**à vérifier**"
+        out.append(f"| {{ref}}`{role_text(r['title']).replace('|', '/')} <dataset-{r['name']}>`{flags} | `{r['name']}` "
+                   f"| {GRANULARITY_LABELS.get(r['granularity'], r['granularity'])} | {status} |")
+    out.append("")
+    by_section: dict[str, list[dict]] = {}
+    for r in res_list:
+        by_section.setdefault(r["path"].split("/", 1)[0], []).append(r)
+    known = [key for key, _ in SECTIONS]
+    for key, title in SECTIONS + [(k, "Autres jeux de données") for k in by_section if k not in known]:
+        if key not in by_section:
+            continue
+        out += [f"## {title}", ""]
+        out += [render_resource(r, folder, docs) for r in by_section[key]]
+    return "\n".join(out)
+
+
+def _source_read(app, docname: str, source: list[str]) -> None:
+    if MARKER not in source[0]:
+        return
+    folder = Path(app.srcdir) / Path(docname).parent
+    app.env.note_dependency(str(folder / "datapackage.json"))
+    source[0] = source[0].replace(MARKER, render(folder, set(app.env.found_docs)))
+
+
+def setup_sphinx(app) -> None:
+    app.connect("source-read", _source_read)

@@ -1,0 +1,640 @@
+"""The labs in the browser: JupyterLite built into the book by jupyterlite-sphinx.
+
+What this module adds to what jupyterlite-sphinx does on its own:
+
+- **Contents**: every `labs/*.ipynb` (cleaned for the browser: no outputs, a first cell saying
+  that changes are not saved) and the data package they read (`datasets/datapackage.json` and its
+  files), laid out as in the repository, so `load()` finds `../datasets` from `labs/`.
+- **Packages without `%pip`**: the package `dataquartiers` is built here as a pure wheel, and so
+  are the pure-Python wheels the Pyodide lock lacks (folium, branca, ipywidgets, comm, fetched by
+  `make setup`). They are registered in a copy of the Pyodide lock file served by the site, so
+  `import dataquartiers` in a cell loads them, with their dependencies, like any Pyodide package.
+  In that copy the official packages point to the official CDN, pinned to the kernel's Pyodide
+  version (the offline kit rewrites this, see `offline_kit.py`).
+- **Fresh notebooks**: in-memory storage, so a trainee never gets a stale copy after an update;
+  the French language pack by default. Both come from `jupyter_lite_config.json`.
+- **Lab pages**: a "Lancer dans le navigateur" button and a "Télécharger le lab (zip)" button
+  (the zip is made by `bundles.py`).
+- **No external stylesheet on book pages**: jupyterlite-sphinx adds a Google Fonts stylesheet to
+  every page for its own buttons; it is dropped (the fallback font is fine).
+
+Every build starts the JupyterLite build from scratch in a folder of its own output directory: a
+stale `.jupyterlite.doit.db` silently skips tasks, and several builds may run at once.
+"""
+
+from __future__ import annotations
+
+import ast
+import base64
+import copy
+import csv
+import hashlib
+import io
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+import zipfile
+from dataclasses import dataclass, field
+from email.parser import Parser
+from pathlib import Path
+
+from . import PACKAGE_DIR
+
+REPO_DIR = PACKAGE_DIR.parent
+CONFIG_FILE_NAME = "jupyter_lite_config.json"
+CONFIG_SECTION = "DataQuartiersLite"
+#: Where jupyterlite-sphinx writes the JupyterLite site, inside the book's HTML folder.
+LITE_DIR = "lite"
+#: Our additions inside the JupyterLite site: the wheels and the lock file that lists them.
+LITE_PACKAGES_DIR = "static/dataquartiers"
+KERNEL_PLUGIN = "@jupyterlite/pyodide-kernel-extension:kernel"
+#: The npm package `pyodide` (the core only: no package wheels), installed by `make setup`.
+PYODIDE_NPM_DIR = REPO_DIR / "node_modules" / "pyodide"
+#: The pure wheels fetched from PyPI by `make setup` (`python -m dataquartiers.lite fetch-wheels`).
+WHEELS_CACHE = Path(sys.prefix) / "share" / "dataquartiers" / "browser-wheels"
+KERNEL_SCHEMA = (Path(sys.prefix) / "share" / "jupyter" / "labextensions" / "@jupyterlite"
+                 / "pyodide-kernel-extension" / "static" / "schema" / "kernel.v0.schema.json")
+#: Files of the package that the labs never need: assets served by the book itself (MathJax,
+#: the ipywidgets HTML manager), 11 MB that every trainee would download for nothing.
+WHEEL_EXCLUDED = ("_vendor/mathjax", "_vendor/widgets")
+BROWSER_NOTICE_TAG = "dq-browser-notice"
+
+BROWSER_NOTICE = (
+    "**Lab ouvert dans le navigateur.** Python tourne ici dans votre navigateur (Pyodide), sans "
+    "serveur : la première exécution télécharge Python et les bibliothèques, comptez une à deux "
+    "minutes.\n\n"
+    "⚠️ **Vos modifications ne sont pas enregistrées — téléchargez le notebook** (menu "
+    "*Fichier → Télécharger*) pour garder votre travail. À chaque ouverture, le lab repart de sa "
+    "version publiée."
+)
+
+
+class LiteError(RuntimeError):
+    """A configuration or input problem, with a message that names the file and what is expected."""
+
+
+def _normalise(name: str) -> str:
+    """PEP 503 normalised name: 'Jupyterlab_Widgets' → 'jupyterlab-widgets'."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+# --- configuration -------------------------------------------------------------------------
+
+@dataclass
+class LiteConfig:
+    path: Path
+    interface: str
+    browser_wheels: list[str]
+    depends_not_loaded: list[str]
+    lock_depends_removed: dict[str, list[str]]
+    page_config: dict
+    offline_kit: dict
+
+
+def load_config(path: Path | None = None) -> LiteConfig:
+    """Our section of `jupyter_lite_config.json`, checked."""
+    path = Path(path or REPO_DIR / CONFIG_FILE_NAME)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise LiteError(f"{path}: not found (the JupyterLite configuration of the book)") from None
+    except json.JSONDecodeError as err:
+        raise LiteError(f"{path}: not valid JSON (line {err.lineno}, column {err.colno}): {err.msg}") from None
+    section = data.get(CONFIG_SECTION)
+    if not isinstance(section, dict):
+        raise LiteError(f"{path}: section '{CONFIG_SECTION}' is missing (an object is expected)")
+    expected = {"interface": str, "browser_wheels": list, "depends_not_loaded": list,
+                "lock_depends_removed": dict, "page_config": dict, "offline_kit": dict}
+    for key, kind in expected.items():
+        if not isinstance(section.get(key), kind):
+            raise LiteError(f"{path}: field '{CONFIG_SECTION}.{key}' must be a JSON "
+                            f"{'string' if kind is str else 'array' if kind is list else 'object'}")
+    if section["interface"] not in ("notebooks", "lab"):
+        raise LiteError(f"{path}: field '{CONFIG_SECTION}.interface' is '{section['interface']}'; "
+                        "expected 'notebooks' or 'lab'")
+    kit = section["offline_kit"]
+    for key in ("pyodide_url", "digest_api", "kernel_packages"):
+        if not kit.get(key):
+            raise LiteError(f"{path}: field '{CONFIG_SECTION}.offline_kit.{key}' is missing")
+    if kit.get("sha256") is not None and not re.fullmatch(r"[0-9a-f]{64}", str(kit["sha256"])):
+        raise LiteError(f"{path}: field '{CONFIG_SECTION}.offline_kit.sha256' must be 64 lowercase hex "
+                        f"digits or null, not '{kit['sha256']}'")
+    return LiteConfig(path, section["interface"], section["browser_wheels"], section["depends_not_loaded"],
+                      section["lock_depends_removed"], section["page_config"], kit)
+
+
+def lab_notebooks(repo: Path = REPO_DIR) -> list[Path]:
+    """Every lab of the book: `labs/*.ipynb`, sorted."""
+    return sorted(Path(repo).glob("labs/*.ipynb"))
+
+
+def launch_url(notebook: Path | str, interface: str = "notebooks", repo: Path = REPO_DIR) -> str:
+    """The lab's address inside the JupyterLite site, relative to the site's `lite/` folder."""
+    rel = Path(notebook).resolve().relative_to(Path(repo).resolve()).as_posix()
+    return f"{interface}/index.html?path={rel}"
+
+
+# --- the pinned Pyodide ----------------------------------------------------------------------
+
+def kernel_pyodide_url(schema: Path = KERNEL_SCHEMA) -> str:
+    """The CDN address of pyodide.mjs that the installed kernel expects (its settings default)."""
+    try:
+        return json.loads(schema.read_text(encoding="utf-8"))["properties"]["pyodideUrl"]["default"]
+    except (FileNotFoundError, KeyError, json.JSONDecodeError) as err:
+        raise LiteError(f"{schema}: cannot read the kernel's default pyodideUrl ({err}); "
+                        "is jupyterlite-pyodide-kernel installed (make setup)?") from None
+
+
+def pyodide_version(url: str) -> str:
+    match = re.search(r"/v(\d+\.\d+\.\d+)/", url)
+    if not match:
+        raise LiteError(f"cannot read a Pyodide version in '{url}'")
+    return match.group(1)
+
+
+def npm_pyodide_lock(npm_dir: Path = PYODIDE_NPM_DIR, expected_version: str | None = None) -> dict:
+    """The lock file of the npm `pyodide` package, checked to be the kernel's Pyodide version."""
+    package = npm_dir / "package.json"
+    if not package.exists():
+        raise LiteError(f"{npm_dir} is missing: run `make setup` (npm ci installs the pinned `pyodide`)")
+    version = json.loads(package.read_text(encoding="utf-8"))["version"]
+    if expected_version and version != expected_version:
+        raise LiteError(f"{package}: pyodide {version}, but the JupyterLite kernel expects {expected_version}; "
+                        "pin `pyodide` to the kernel's version in package.json")
+    return json.loads((npm_dir / "pyodide-lock.json").read_text(encoding="utf-8"))
+
+
+# --- wheels -----------------------------------------------------------------------------------
+
+def _record_hash(data: bytes) -> str:
+    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+
+
+def _zip_write(zf: zipfile.ZipFile, name: str, data: bytes) -> None:
+    info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+    info.external_attr = 0o644 << 16
+    info.compress_type = zipfile.ZIP_DEFLATED
+    zf.writestr(info, data)
+
+
+def build_wheel(dest: Path, package_dir: Path = PACKAGE_DIR) -> Path:
+    """A pure wheel of the package, made here without a build backend (no download, reproducible).
+
+    Same files as `pip wheel .` would give (the modules, the schemas, the vendored Leaflet), less
+    the assets only the book serves (`WHEEL_EXCLUDED`). Metadata from pyproject.toml.
+    """
+    import tomllib
+
+    pyproject = tomllib.loads((package_dir.parent / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    name, version = pyproject["name"], pyproject["version"]
+    dist_info = f"{name}-{version}.dist-info"
+    files: dict[str, bytes] = {}
+    for path in sorted(package_dir.rglob("*")):
+        rel = path.relative_to(package_dir).as_posix()
+        if (not path.is_file() or "__pycache__" in path.parts or path.suffix == ".pyc"
+                or path.name == ".done" or rel.startswith(WHEEL_EXCLUDED)):
+            continue
+        files[f"{package_dir.name}/{rel}"] = path.read_bytes()
+    if f"{package_dir.name}/_vendor/leaflet/leaflet.js" not in files:
+        raise LiteError(f"{package_dir}/_vendor/leaflet is missing: run `make setup` first "
+                        "(the maps of the labs need it inside the wheel)")
+    metadata = [
+        "Metadata-Version: 2.4", f"Name: {name}", f"Version: {version}",
+        f"Summary: {pyproject.get('description', '')}",
+        f"License-Expression: {pyproject.get('license', '')}",
+        f"Requires-Python: {pyproject.get('requires-python', '')}",
+    ] + [f"Requires-Dist: {dep}" for dep in pyproject.get("dependencies", [])]
+    files[f"{dist_info}/METADATA"] = ("\n".join(metadata) + "\n").encode()
+    files[f"{dist_info}/WHEEL"] = (b"Wheel-Version: 1.0\nGenerator: dataquartiers.lite\n"
+                                   b"Root-Is-Purelib: true\nTag: py3-none-any\n")
+    files[f"{dist_info}/top_level.txt"] = f"{package_dir.name}\n".encode()
+    scripts = pyproject.get("scripts", {})
+    if scripts:
+        files[f"{dist_info}/entry_points.txt"] = ("[console_scripts]\n" + "".join(
+            f"{k} = {v}\n" for k, v in scripts.items())).encode()
+    record = io.StringIO()
+    writer = csv.writer(record, lineterminator="\n")
+    for arcname, data in files.items():
+        writer.writerow([arcname, _record_hash(data), len(data)])
+    writer.writerow([f"{dist_info}/RECORD", "", ""])
+    files[f"{dist_info}/RECORD"] = record.getvalue().encode()
+    dest.mkdir(parents=True, exist_ok=True)
+    wheel = dest / f"{name}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        for arcname, data in files.items():
+            _zip_write(zf, arcname, data)
+    return wheel
+
+
+@dataclass
+class WheelInfo:
+    path: Path
+    name: str
+    version: str
+    requires: list[str]
+    imports: list[str]
+
+
+def wheel_info(path: Path) -> WheelInfo:
+    """Name, version, unconditional requirements and top-level import names of a wheel."""
+    with zipfile.ZipFile(path) as zf:
+        names = zf.namelist()
+        meta_name = next((n for n in names if n.endswith(".dist-info/METADATA") and n.count("/") == 1), None)
+        if meta_name is None:
+            raise LiteError(f"{path}: not a wheel (no .dist-info/METADATA)")
+        meta = Parser().parsestr(zf.read(meta_name).decode("utf-8"))
+        top_level = next((n for n in names if n.endswith(".dist-info/top_level.txt")), None)
+        if top_level:
+            imports = [line.strip() for line in zf.read(top_level).decode().splitlines() if line.strip()]
+        else:
+            imports = sorted({n.split("/")[0].removesuffix(".py") for n in names
+                              if not n.split("/")[0].endswith((".dist-info", ".data"))
+                              and (n.endswith("/__init__.py") and n.count("/") == 1 or "/" not in n and n.endswith(".py"))})
+    requires = []
+    for req in meta.get_all("Requires-Dist") or []:
+        if ";" in req and "extra" in req.split(";", 1)[1]:
+            continue  # optional extras are not loaded
+        requires.append(_normalise(re.match(r"[A-Za-z0-9._-]+", req.strip()).group(0)))
+    return WheelInfo(path, meta["Name"], meta["Version"], requires, imports)
+
+
+def installed_version(name: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        raise LiteError(f"'{name}' (listed in {CONFIG_FILE_NAME}, browser_wheels) is not installed in "
+                        f"{sys.prefix}: the browser gets the version the book runs, so install it first") from None
+
+
+def fetch_browser_wheels(config: LiteConfig | None = None, dest: Path = WHEELS_CACHE) -> list[Path]:
+    """Download the pure wheels of `browser_wheels` (the versions installed here) with pip.
+
+    Run by `make setup`, when the package registries are reachable; the build only reads them.
+    """
+    config = config or load_config()
+    dest.mkdir(parents=True, exist_ok=True)
+    wanted = [f"{name}=={installed_version(name)}" for name in config.browser_wheels]
+    subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
+                    "--no-deps", "--only-binary=:all:", "--python-version", "3.14", "-d", str(dest), *wanted],
+                   check=True)
+    return browser_wheels(config, dest)
+
+
+def browser_wheels(config: LiteConfig | None = None, folder: Path = WHEELS_CACHE) -> list[Path]:
+    """The cached pure wheels of `browser_wheels`, at the versions installed here."""
+    config = config or load_config()
+    found = []
+    for name in config.browser_wheels:
+        version = installed_version(name)
+        stem = re.sub(r"[-_.]+", "_", name).lower()
+        matches = [w for w in folder.glob("*.whl") if w.name.lower().startswith(f"{stem}-{version}-")
+                   and w.name.endswith("-none-any.whl")]
+        if not matches:
+            raise LiteError(f"no pure wheel of {name} {version} in {folder}: run `make setup` "
+                            "(python -m dataquartiers.lite fetch-wheels) while the registries are reachable")
+        found.append(matches[0])
+    return found
+
+
+# --- the lock file the browser reads -----------------------------------------------------------
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def extend_lock(base_lock: dict, wheels: list[Path], config: LiteConfig, *,
+                official_base_url: str | None = None) -> dict:
+    """A copy of a Pyodide lock with our pure wheels registered, so that imports load them.
+
+    `official_base_url`: prefix the official packages' relative file names with it (the CDN), so
+    that the lock can be served from the site while the official wheels still come from the CDN.
+    Our wheels' file names stay relative to the lock file.
+    """
+    lock = copy.deepcopy(base_lock)
+    packages = lock["packages"]
+    if official_base_url:
+        for entry in packages.values():
+            if not re.match(r"^[a-z]+://", entry["file_name"]):
+                entry["file_name"] = official_base_url.rstrip("/") + "/" + entry["file_name"]
+    for pkg, removed in config.lock_depends_removed.items():
+        if pkg in packages:
+            packages[pkg]["depends"] = [d for d in packages[pkg]["depends"] if d not in removed]
+    infos = [wheel_info(w) for w in wheels]
+    ours = {_normalise(i.name) for i in infos}
+    known = {_normalise(k) for k in packages} | ours
+    skipped = {_normalise(n) for n in config.depends_not_loaded}
+    for info in infos:
+        key = _normalise(info.name)
+        depends = []
+        for dep in info.requires:
+            if dep in skipped:
+                continue
+            if dep not in known:
+                raise LiteError(
+                    f"{info.path.name}: requires '{dep}', which is neither in the Pyodide lock nor in "
+                    f"{CONFIG_FILE_NAME} ({CONFIG_SECTION}.browser_wheels or .depends_not_loaded)")
+            depends.append(dep)
+        packages[key] = {
+            "name": info.name, "version": info.version, "file_name": info.path.name,
+            "install_dir": "site", "sha256": _sha256(info.path), "package_type": "package",
+            "imports": info.imports, "depends": sorted(depends), "unvendored_tests": False,
+        }
+    return lock
+
+
+# --- notebooks for the browser ------------------------------------------------------------------
+
+def browser_notebook(nb: dict) -> dict:
+    """The lab as the browser opens it: no outputs, and a first cell with the notice."""
+    nb = copy.deepcopy(nb)
+    cells = [c for c in nb["cells"] if BROWSER_NOTICE_TAG not in c.get("metadata", {}).get("tags", [])]
+    for cell in cells:
+        if cell["cell_type"] == "code":
+            cell["outputs"] = []
+            cell["execution_count"] = None
+    notice = {"cell_type": "markdown", "id": "dq-browser-notice",
+              "metadata": {"tags": [BROWSER_NOTICE_TAG], "editable": False, "deletable": False},
+              "source": BROWSER_NOTICE}
+    nb["cells"] = [notice] + cells
+    nb.setdefault("metadata", {})["kernelspec"] = {"name": "python", "display_name": "Python (Pyodide)",
+                                                   "language": "python"}
+    nb["nbformat_minor"] = max(nb.get("nbformat_minor", 5), 5)
+    return nb
+
+
+def stage_contents(dest: Path, repo: Path = REPO_DIR) -> list[Path]:
+    """Lay out the JupyterLite contents as in the repository: `labs/*.ipynb` (cleaned for the
+    browser) and `datasets/` with the resources the labs read (the union of their bundles)."""
+    from .bundles import lab_data_needs, reduced_package
+
+    if dest.exists():
+        shutil.rmtree(dest)
+    written = []
+    (dest / "labs").mkdir(parents=True)
+    carried: set[str] = set()
+    for nb_path in lab_notebooks(repo):
+        nb = json.loads(nb_path.read_text(encoding="utf-8"))
+        target = dest / "labs" / nb_path.name
+        target.write_text(json.dumps(browser_notebook(nb), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        written.append(target)
+        carried |= set(lab_data_needs(nb_path, repo)[1])
+    datasets = repo / "datasets"
+    package = json.loads((datasets / "datapackage.json").read_text(encoding="utf-8"))
+    (dest / "datasets").mkdir()
+    target = dest / "datasets" / "datapackage.json"
+    target.write_text(json.dumps(reduced_package(package, sorted(carried)), ensure_ascii=False, indent=2) + "\n",
+                      encoding="utf-8")
+    written.append(target)
+    for res in package["resources"]:
+        if res["name"] not in carried:
+            continue
+        src = datasets / res["path"]
+        if not src.exists():
+            raise LiteError(f"{datasets / 'datapackage.json'}: resource '{res['name']}': file {res['path']} not found")
+        target = dest / "datasets" / res["path"]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, target)
+        written.append(target)
+    return written
+
+
+# --- the Sphinx side -------------------------------------------------------------------------
+
+def _work_dir(app) -> Path:
+    """A JupyterLite working folder of this build only (beside its html output)."""
+    return Path(app.outdir).parent / "jupyterlite"
+
+
+def _configure(app, config) -> None:
+    """Point jupyterlite-sphinx at a fresh folder of this build (before its own config-inited)."""
+    work = _work_dir(app)
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    config.jupyterlite_dir = str(work)
+    config.jupyterlite_content_dir = str(work / "contents")
+    config.jupyterlite_config = str(Path(app.srcdir) / CONFIG_FILE_NAME)
+    config.jupyterlite_bind_ipynb_suffix = False
+
+
+def page_config(config: LiteConfig, pyodide_url: str, lock_url: str | None) -> dict:
+    """The jupyter-lite.json of the book's JupyterLite site."""
+    page = copy.deepcopy(config.page_config)
+    data = page.setdefault("jupyter-config-data", {})
+    kernel = data.setdefault("litePluginSettings", {}).setdefault(KERNEL_PLUGIN, {})
+    kernel["pyodideUrl"] = pyodide_url
+    if lock_url:
+        kernel.setdefault("loadPyodideOptions", {})["lockFileURL"] = lock_url
+    return page
+
+
+def _prepare_lite(app, exception) -> None:
+    """Right before jupyterlite-sphinx runs `jupyter lite build`: contents and page config."""
+    if exception is not None or app.builder.format != "html":
+        return
+    config = load_config(Path(app.srcdir) / CONFIG_FILE_NAME)
+    work = _work_dir(app)
+    stage_contents(Path(app.config.jupyterlite_content_dir), Path(app.srcdir))
+    (work / "jupyter-lite.json").write_text(json.dumps(
+        page_config(config, kernel_pyodide_url(), f"./{LITE_PACKAGES_DIR}/pyodide-lock.json"),
+        ensure_ascii=False, indent=2), encoding="utf-8")
+    for stale in (Path(app.srcdir) / ".jupyterlite.doit.db", work / ".jupyterlite.doit.db"):
+        stale.unlink(missing_ok=True)
+
+
+def write_browser_packages(lite_dir: Path, config: LiteConfig | None = None) -> Path:
+    """Put our wheels and the extended lock (official packages from the CDN) into the lite site."""
+    config = config or load_config()
+    pyodide_url = kernel_pyodide_url()
+    version = pyodide_version(pyodide_url)
+    target = lite_dir / LITE_PACKAGES_DIR
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    wheels = [build_wheel(target)]
+    for wheel in browser_wheels(config):
+        shutil.copy2(wheel, target / wheel.name)
+        wheels.append(target / wheel.name)
+    lock = extend_lock(npm_pyodide_lock(expected_version=version), wheels, config,
+                       official_base_url=pyodide_url.rsplit("/", 1)[0])
+    (target / "pyodide-lock.json").write_text(json.dumps(lock, indent=1), encoding="utf-8")
+    return target
+
+
+def _finish_lite(app, exception) -> None:
+    """After `jupyter lite build`: add our packages, check the result."""
+    if exception is not None or app.builder.format != "html":
+        return
+    lite_dir = Path(app.outdir) / LITE_DIR
+    if not (lite_dir / "jupyter-lite.json").exists():
+        from sphinx.errors import ExtensionError
+
+        raise ExtensionError(f"{lite_dir}/jupyter-lite.json is missing: the JupyterLite build did not run")
+    write_browser_packages(lite_dir)
+    Path(app.srcdir, ".jupyterlite.doit.db").unlink(missing_ok=True)
+
+
+LAB_ACTIONS = """<div class="dq-lab-actions admonition tip">
+<p class="admonition-title">Utiliser ce lab</p>
+<p><a class="btn btn-primary dq-lab-launch" href="{launch}" target="_blank" rel="noopener">Lancer dans le navigateur</a>
+<a class="btn btn-outline-primary dq-lab-bundle" href="{bundle}" download>Télécharger le lab (zip)</a></p>
+<p><strong>Dans le navigateur</strong>, Python tourne sur votre ordinateur, sans compte ni installation ;
+le premier lancement prend une à deux minutes. Vos modifications ne sont pas enregistrées — téléchargez
+le notebook pour les garder. <strong>Le zip</strong> contient le notebook, les données qu'il lit,
+un <code>requirements.txt</code> et un mode d'emploi (LISEZMOI.md) pour le faire tourner sur votre ordinateur
+ou l'adapter à votre territoire.</p>
+</div>"""
+
+
+def lab_actions_html(docname: str, config: LiteConfig) -> str:
+    up = "../" * docname.count("/")
+    stem = docname.rsplit("/", 1)[-1]
+    return LAB_ACTIONS.format(launch=f"{up}{LITE_DIR}/{config.interface}/index.html?path={docname}.ipynb",
+                              bundle=f"{up}bundles/{stem}.zip")
+
+
+def _insert_lab_actions(app, doctree, docname: str) -> None:
+    """Put the two buttons right under the title of every lab page."""
+    from docutils import nodes
+
+    if not (docname.startswith("labs/") and docname.count("/") == 1
+            and (Path(app.srcdir) / f"{docname}.ipynb").exists()):
+        return
+    config = load_config(Path(app.srcdir) / CONFIG_FILE_NAME)
+    raw = nodes.raw("", lab_actions_html(docname, config), format="html")
+    section = next(iter(doctree.findall(nodes.section)), None)
+    if section is None or not section.children or not isinstance(section[0], nodes.title):
+        doctree.insert(0, raw)
+    else:
+        section.insert(1, raw)
+
+
+def _drop_external_stylesheets(app, pagename, templatename, context, doctree) -> None:
+    """jupyterlite-sphinx adds a Google Fonts stylesheet to every page: book pages load nothing
+    from another host (training rooms have no network)."""
+    css = context.get("css_files")
+    if css:
+        css[:] = [c for c in css if not re.match(r"^(https?:)?//", str(getattr(c, "filename", c)))]
+
+
+def setup_sphinx(app) -> None:
+    # before jupyterlite-sphinx's own config-inited handler (priority 500)
+    app.connect("config-inited", _configure, priority=400)
+    app.connect("doctree-resolved", _insert_lab_actions)
+    app.connect("html-page-context", _drop_external_stylesheets)
+    # around jupyterlite-sphinx's build-finished handler (priority 500), which runs the lite build
+    app.connect("build-finished", _prepare_lite, priority=450)
+    app.connect("build-finished", _finish_lite, priority=600)
+    from . import bundles
+
+    app.connect("build-finished", bundles._build_bundles)
+
+
+# --- measures (make bench) -----------------------------------------------------------------
+
+def folder_size(folder: Path) -> int:
+    return sum(f.stat().st_size for f in Path(folder).rglob("*") if f.is_file())
+
+
+def site_sizes(html_dir: Path) -> dict[str, int]:
+    """Bytes of the built site, of its JupyterLite part and of the lab bundles."""
+    html_dir = Path(html_dir)
+    return {"site": folder_size(html_dir), "lite": folder_size(html_dir / LITE_DIR),
+            "bundles": folder_size(html_dir / "bundles") if (html_dir / "bundles").exists() else 0}
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+UI_READY_JS = ("() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
+               " && window.jupyterapp.shell.currentWidget.sessionContext")
+KERNEL_IDLE_JS = ("() => { const w = window.jupyterapp.shell.currentWidget; const sc = w && w.sessionContext;"
+                  " const k = sc && sc.session && sc.session.kernel;"
+                  " return !!k && k.status === 'idle' && sc.kernelDisplayStatus === 'idle'; }")
+
+@dataclass
+class StartupTimes:
+    ui_ready_s: float | None = None
+    kernel_idle_s: float | None = None
+    external_requests: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+def measure_startup(site_root: Path, notebook: str, *, kernel_timeout_s: float = 0,
+                    ui_timeout_s: float = 120) -> StartupTimes:
+    """Serve `site_root` on 127.0.0.1, open `lite/<interface>/index.html?path=<notebook>` in headless
+    Chromium with every other host cut off; time page load → UI ready (and → kernel idle when
+    `kernel_timeout_s` > 0). Requests leaving 127.0.0.1 are recorded and aborted.
+    """
+    import functools
+    import http.server
+    import threading
+
+    from playwright.sync_api import sync_playwright
+
+    config = load_config()
+    result = StartupTimes()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site_root))
+    handler.log_message = lambda *a: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            context = browser.new_context(locale="fr-FR")
+
+            def route(r):
+                if r.request.url.startswith((base, "data:", "blob:")):
+                    r.continue_()
+                else:
+                    result.external_requests.append(r.request.url)
+                    r.abort()
+
+            context.route("**/*", route)
+            page = context.new_page()
+            start = time.perf_counter()
+            page.goto(f"{base}/{LITE_DIR}/{config.interface}/index.html?path={notebook}")
+            try:
+                page.wait_for_function(UI_READY_JS, timeout=ui_timeout_s * 1000)
+                result.ui_ready_s = round(time.perf_counter() - start, 2)
+                if kernel_timeout_s:
+                    page.wait_for_function(KERNEL_IDLE_JS, timeout=kernel_timeout_s * 1000, polling=200)
+                    result.kernel_idle_s = round(time.perf_counter() - start, 2)
+            except Exception as err:  # a timeout is a measure too: report it, do not crash the bench
+                result.error = str(err).splitlines()[0][:300]
+            browser.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["fetch-wheels"]:
+        try:
+            wheels = fetch_browser_wheels()
+        except (LiteError, subprocess.CalledProcessError) as err:
+            print(f"dataquartiers.lite: {err}", file=sys.stderr)
+            return 1
+        print("browser wheels:", ", ".join(w.name for w in wheels))
+        return 0
+    if argv[:1] == ["wheel"] and len(argv) == 2:
+        print(build_wheel(Path(argv[1])))
+        return 0
+    print("usage: python -m dataquartiers.lite fetch-wheels | wheel DEST_DIR", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

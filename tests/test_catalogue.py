@@ -1,0 +1,407 @@
+"""The catalogue of sources and the partner directory (dataquartiers.catalogue).
+
+Three sets of files under tests/fixtures/catalogue/: `valid` (a small catalogue that gives no
+problem), `broken` (one mistake per file, each with its exact message) and `injection` (valid
+entries whose texts hold HTML and Markdown, which must show as typed). The real catalogue of the
+book is checked too: no problem, enough real entries, pages and exports for every entry.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from dataquartiers.catalogue import (check, load_catalogue, new_entry, quality, render_all, sample_book, scaffold,
+                                     to_csv, to_jsonld, write_pages)
+from dataquartiers.catalogue.model import PLACEHOLDER, schema, terms
+from dataquartiers.catalogue.pages import md
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "catalogue"
+TODAY = dt.date(2026, 1, 15)  # the fixtures were reviewed on 2025-12-01
+
+LICENCES = ", ".join(schema("source")["properties"]["licence"]["enum"])
+ID_EXPECTED = "lower-case letters without accents, digits and hyphens, e.g. insee-filosofi-iris"
+NOT_PERSONAL = "the catalogue lists organisations and their public pages only, never personal contacts"
+
+#: Every mistake of the broken set, by file: the messages must be exactly these, no more, no less.
+BROKEN = {
+    "catalogue/sources/syntaxe.yml": [
+        "line 2, column 15: YAML syntax error: mapping values are not allowed here (hint: a text that "
+        "contains ': ' must be put between quotes, or a line is indented more than its field)"],
+    "catalogue/sources/champ-manquant.yml": [
+        f"field 'licence': missing (required; expected one of {LICENCES})"],
+    "catalogue/sources/mauvais-type.yml": [
+        "field 'themes': expected a list (one '- value' line per item), got a text ('sante')"],
+    "catalogue/sources/licence-inconnue.yml": [
+        f"field 'licence': 'etalab' is not one of {LICENCES} (did you mean 'etalab-2.0'?)"],
+    "catalogue/sources/doublon.yml": [
+        "field 'id': 'champ-manquant' does not match the file name (the id must equal the file name "
+        "without .yml: 'doublon')",
+        "field 'id': 'champ-manquant' is already used by catalogue/sources/champ-manquant.yml"],
+    "catalogue/sources/renvoi-casse.yml": [
+        "field 'labs[0]': 'lab-exempel' is not a lab of the book (labs: lab-exemple) (did you mean 'lab-exemple'?)",
+        "field 'partners[0]': 'partenaire-absent' is not a partner of the directory "
+        "(no file catalogue/partners/partenaire-absent.yml)"],
+    "catalogue/sources/url-date.yml": [
+        "field 'landing_page': 'htp:/www.example.org' is not a valid web address "
+        "(expected http:// or https:// followed by a domain name)",
+        "field 'last_reviewed': '2025-13-01' is not a valid date (expected YYYY-MM-DD, e.g. 2025-03-14)",
+        "field 'temporal.start': '20155' is not a valid year or date (expected YYYY, YYYY-MM or YYYY-MM-DD)"],
+    "catalogue/sources/champ-inconnu.yml": [
+        "field 'license': unknown field (did you mean 'licence'?)"],
+    "catalogue/sources/cle-double.yml": [
+        "line 22: field 'title' is written twice (keep only one)"],
+    "catalogue/sources/Nom Invalide.yml": [
+        f"the file name 'Nom Invalide.yml' is not a valid identifier (expected {ID_EXPECTED}, then .yml)"],
+    "catalogue/sources/vide.yml": [
+        "the file is empty (copy a scaffold: python -m dataquartiers.catalogue new source vide)"],
+    "catalogue/sources/extension.yaml": [
+        "use the .yml extension (rename the file to extension.yml)"],
+    "catalogue/sources/licence-douteuse.yml": [
+        "field 'licence_note': missing (required when licence_status is 'unverified': say what is not "
+        "certain about the licence)"],
+    "catalogue/sources/injection-html.yml": [
+        f"field 'labs[0]': '<script>alert(1)</script>' is not a valid identifier (expected {ID_EXPECTED})",
+        "field 'labs[0]': '<script>alert(1)</script>' is not a lab of the book (labs: lab-exemple)"],
+    "catalogue/partners/contact-personnel.yml": [
+        f"field 'brings': contains an e-mail address ('jeanne.exemple@example.org'); {NOT_PERSONAL}",
+        f"field 'brings': contains a phone number ('06 12 34 56 78'); {NOT_PERSONAL}"],
+    "catalogue/partners/source-absente.yml": [
+        "field 'roles[1]': 'banquier' is not one of data_holder, trusted_third_party, analyst, coordinator, "
+        "trainer, funder, ethics, user",
+        "field 'sources[0]': 'source-inexistante' is not a source of the catalogue "
+        "(no file catalogue/sources/source-inexistante.yml)"],
+    "datasets/datapackage.json": [
+        "resource 'table_orpheline': catalogue id 'source-disparue' is not a source of the catalogue "
+        "(no file catalogue/sources/source-disparue.yml)"],
+}
+
+#: Catalogue ids that other parts of the book link to: they must exist.
+REQUIRED_IDS = ["insee-cog", "ign-contours-iris", "insee-rp-iris", "anct-qpv-contours", "insee-filosofi-iris",
+                "insee-filosofi-carreaux", "anct-qpv-statistiques", "cnaf-allocataires-iris", "cepidc-causes-deces",
+                "drees-rpps", "france-travail-offres", "cerema-lcz", "usgs-landsat", "ville-grenoble-arbres",
+                "insee-rp-couples-familles-menages", "dgcl-banatic-epci"]
+
+
+# --- the checks -------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def broken():
+    return load_catalogue(FIXTURES / "broken", TODAY)
+
+
+@pytest.mark.parametrize("path", sorted(BROKEN))
+def test_each_mistake_gives_its_exact_message(broken, path):
+    assert [p.message for p in broken.problems if p.path == path] == BROKEN[path]
+
+
+def test_every_problem_of_every_file_is_reported_at_once(broken):
+    assert {p.path for p in broken.problems} == set(BROKEN)
+    assert len(broken.problems) == sum(map(len, BROKEN.values()))
+    assert all(str(p) == f"{p.path}: {p.message}" for p in broken.problems)
+
+
+def test_syntax_errors_carry_their_line(broken):
+    syntax = next(p for p in broken.problems if p.path.endswith("syntaxe.yml"))
+    assert syntax.line == 2
+
+
+def test_broken_entries_are_left_out_and_valid_ones_kept(broken):
+    assert not broken.sources["licence-inconnue"].valid
+    assert broken.partners["exemple-partenaire"].valid  # its reference points to an existing file
+    # A reference to a missing lab or partner is reported, but the entry still gets its page,
+    # without the broken link; every other broken entry is left out of the pages.
+    assert [e.id for e in broken.valid_sources()] == ["renvoi-casse"]
+
+
+def test_valid_set_has_no_problem():
+    assert check(FIXTURES / "valid", TODAY) == []
+    assert check(FIXTURES / "injection", TODAY) == []
+
+
+def test_review_date_in_the_future_is_refused(tmp_path):
+    root = _copy_valid(tmp_path)
+    assert [str(p) for p in check(root, dt.date(2025, 11, 30))] == [
+        "catalogue/partners/exemple-partenaire.yml: field 'last_reviewed': '2025-12-01' is in the future "
+        "(today is 2025-11-30)",
+        "catalogue/sources/exemple-source.yml: field 'last_reviewed': '2025-12-01' is in the future "
+        "(today is 2025-11-30)",
+    ]
+
+
+def test_period_end_before_start_is_refused(tmp_path):
+    root = _copy_valid(tmp_path)
+    path = root / "catalogue/sources/exemple-source.yml"
+    path.write_text(path.read_text(encoding="utf-8").replace("start: 2015", "start: 2015\n  end: 2012"), encoding="utf-8")
+    assert [p.message for p in check(root, TODAY)] == ["field 'temporal.end': '2012' is before temporal.start '2015'"]
+
+
+def test_years_and_words_stay_text(tmp_path):
+    """YAML 1.1 would turn `2015` into a number and `no` into False: the catalogue keeps the text."""
+    cat = load_catalogue(FIXTURES / "valid", TODAY)
+    assert cat.sources["exemple-source"].data["temporal"]["start"] == "2015"
+    assert cat.sources["exemple-source"].data["last_reviewed"] == "2025-12-01"
+
+
+def test_command_line_check_exit_status():
+    run = subprocess.run([sys.executable, "-m", "dataquartiers.catalogue", "--root", str(FIXTURES / "broken"),
+                          "check"], capture_output=True, text=True)
+    assert run.returncode == 1
+    lines = run.stdout.splitlines()
+    assert "catalogue/sources/licence-inconnue.yml: field 'licence': 'etalab' is not one of " in run.stdout
+    assert len(lines) == sum(map(len, BROKEN.values()))
+    assert "problem(s) in 17 file(s)" in run.stderr
+    ok = subprocess.run([sys.executable, "-m", "dataquartiers.catalogue", "--root", str(FIXTURES / "valid"), "check"],
+                        capture_output=True, text=True)
+    assert (ok.returncode, ok.stdout) == (0, "")
+
+
+# --- the real catalogue -----------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def real():
+    return load_catalogue(REPO)
+
+
+def test_real_catalogue_has_no_problem(real):
+    assert [str(p) for p in real.problems] == []
+
+
+def test_real_catalogue_is_large_enough_and_has_the_ids_the_book_uses(real):
+    assert len(real.valid_sources()) >= 40
+    assert len(real.valid_partners()) >= 20
+    assert set(REQUIRED_IDS) <= set(real.sources)
+    package = json.loads((REPO / "datasets/datapackage.json").read_text(encoding="utf-8"))
+    for resource in package["resources"]:
+        for ref in resource.get("catalogue", []):
+            assert ref in real.sources, f"datapackage resource {resource['name']} cites {ref}"
+
+
+def test_real_catalogue_keeps_unverified_licences_visible(real):
+    pages = render_all(real)
+    for entry in real.valid_sources():
+        if entry.data["licence_status"] == "unverified":
+            assert "**Licence à vérifier.**" in pages[f"{entry.id}.md"], entry.id
+            assert entry.data.get("licence_note"), entry.id
+
+
+def test_first_lab_is_linked_to_its_sources_and_back(real):
+    using = {e.id for e in real.valid_sources() if "prise-en-main" in (e.data.get("labs") or [])}
+    assert {"ign-contours-iris", "insee-rp-iris", "anct-qpv-contours"} <= using
+    page = render_all(real)["insee-rp-iris.md"]
+    assert "[prise\\-en\\-main](<project:/labs/prise-en-main.ipynb>)" in page
+    assert "(<project:/datasets/index.md>)" in page  # back to the data package of the labs
+
+
+# --- scaffold ---------------------------------------------------------------------------------
+
+def test_scaffold_has_every_field_with_its_help(tmp_path):
+    text = scaffold("source", "nouvelle-source", TODAY)
+    data = yaml.safe_load(text)
+    assert list(data) == list(schema("source")["properties"])
+    for field in schema("source")["properties"].values():
+        assert field["description"][:40] in " ".join(line.lstrip("# ") for line in text.splitlines()).replace("  ", " ")
+    assert "# Valeurs possibles : etalab-2.0 = Licence Ouverte 2.0 (Etalab)" in text
+    partner = yaml.safe_load(scaffold("partner", "nouvelle-organisation", TODAY))
+    assert list(partner) == list(schema("partner")["properties"])
+
+
+def test_new_entry_is_flagged_until_filled_in(tmp_path):
+    root = _copy_valid(tmp_path)
+    path = new_entry(root, "source", "ma-source", TODAY)
+    assert path == root / "catalogue/sources/ma-source.yml"
+    messages = [p.message for p in check(root, TODAY) if p.path.endswith("ma-source.yml")]
+    assert f"field 'title': still says '{PLACEHOLDER}' (fill it in: a text)" in messages
+    assert "field 'themes[0]': still says 'À COMPLÉTER' (fill it in: one of demographie, revenus, emploi, sante, " \
+           "logement, mobilite, education, climat, environnement, energie, action-sociale, economie, equipements, " \
+           "securite, referentiels)" in messages
+    assert all("still says" in m or "licence_note" in m for m in messages)
+
+    filled = (FIXTURES / "valid/catalogue/sources/exemple-source.yml").read_text(encoding="utf-8")
+    path.write_text(filled.replace("id: exemple-source", "id: ma-source"), encoding="utf-8")
+    assert check(root, TODAY) == []
+
+
+def test_new_entry_refuses_bad_id_and_existing_file(tmp_path):
+    root = _copy_valid(tmp_path)
+    with pytest.raises(ValueError, match="'Ma Source' is not a valid identifier"):
+        new_entry(root, "source", "Ma Source")
+    with pytest.raises(FileExistsError, match="exemple-source.yml already exists"):
+        new_entry(root, "source", "exemple-source")
+
+
+# --- pages ------------------------------------------------------------------------------------
+
+def test_markdown_escaping_shows_text_as_typed():
+    assert md("<script>alert(1)</script>") == "\\<script\\>alert\\(1\\)\\<\\/script\\>"
+    assert md("*a* | {doc}`x` $y$") == "\\*a\\* \\| \\{doc\\}\\`x\\` \\$y\\$"
+
+
+def test_pages_of_the_valid_set():
+    cat = load_catalogue(FIXTURES / "valid", TODAY)
+    pages = render_all(cat)
+    assert sorted(pages) == ["_champs.inc", "_partenaires.inc", "_sources.inc", "autre-source.md", "exemple-source.md",
+                             "modele-partenaire.yml", "modele-source.yml"]
+    fiche = pages["exemple-source.md"]
+    assert fiche.startswith("---\norphan: true\n---\n")
+    assert "# Source d\\'exemple pour les tests" in fiche
+    assert "## Qualité des métadonnées : 6 sur 6" in fiche
+    assert "[lab\\-exemple](<project:/labs/lab-exemple.ipynb>)" in fiche
+    assert "[Organisation d\\'exemple \\(OEX\\)](<project:#partenaire-exemple-partenaire>)" in fiche
+
+    other = pages["autre-source.md"]
+    assert "## Qualité des métadonnées : 3 sur 6" in other  # unverified licence, xlsx only, old review
+    table = pages["_sources.inc"]
+    assert table.count("\n* - ") == 3  # header and two sources
+    for label in ('<label for="dq-filtre-theme">Thème</label>', '<label for="dq-filtre-maille">',
+                  '<label for="dq-filtre-producteur">', '<label for="dq-filtre-licence">', '<label for="dq-filtre-acces">'):
+        assert label in table
+    assert '<option value="santé">santé (1)</option>' in table
+    assert 'role="status" aria-live="polite"' in table
+
+    directory = pages["_partenaires.inc"]
+    assert directory.index("### Détenteur de données") < directory.index("### Analyse et science des données")
+    assert "(partenaire-exemple-partenaire)=" in directory
+    assert "[Source d\\'exemple pour les tests](<project:/catalogue/fiches/exemple-source.md>)" in directory
+
+
+def test_quality_score_breakdown():
+    cat = load_catalogue(FIXTURES / "valid", TODAY)
+    criteria = {c.key: c for c in quality(cat.sources["autre-source"].data, TODAY)}
+    assert [k for k, c in criteria.items() if not c.passed] == ["licence", "open_format", "freshness"]
+    assert criteria["licence"].detail == "Open Database License 1.0 (ODbL) : licence à vérifier"
+    assert criteria["freshness"].detail == "revue le 2024-06-30, il y a 564 jours (plus de 365 jours)"
+    assert criteria["open_format"].detail == "aucun format ouvert"
+
+
+def test_field_reference_covers_every_field():
+    reference = render_all(load_catalogue(FIXTURES / "valid", TODAY))["_champs.inc"]
+    for kind in ("source", "partner"):
+        for name in schema(kind)["properties"]:
+            assert f"`{name}`" in reference
+    assert "`distributions[].format`" in reference
+    assert "| `public_register` | registre public nominatif" in reference
+
+
+def test_write_pages_removes_pages_of_deleted_entries(tmp_path):
+    root = _copy_valid(tmp_path)
+    write_pages(load_catalogue(root, TODAY))
+    (root / "catalogue/sources/autre-source.yml").unlink()
+    write_pages(load_catalogue(root, TODAY))
+    assert not (root / "catalogue/fiches/autre-source.md").exists()
+    assert (root / "catalogue/fiches/exemple-source.md").exists()
+
+
+def _build(folder: Path) -> tuple[Path, str]:
+    """Build a sample book in its own process (Sphinx keeps global state); returns (html, warnings)."""
+    run = subprocess.run([sys.executable, "-m", "sphinx", "-b", "html", "-n", "-q", "-E", "--keep-going",
+                          str(folder), str(folder / "_build")], capture_output=True, text=True)
+    return folder / "_build", run.stderr
+
+
+def test_html_from_yaml_is_escaped_in_the_rendered_pages(tmp_path):
+    html_dir, warnings = _build(sample_book(tmp_path / "livre", FIXTURES / "injection", theme="alabaster"))
+    assert "WARNING" not in warnings, warnings
+    fiche = (html_dir / "catalogue/fiches/injection.html").read_text(encoding="utf-8")
+    assert "<script>alert(" not in fiche and "<img src=x" not in fiche and "<iframe" not in fiche
+    # Shown as typed (Sphinx only turns straight quotes into French guillemets).
+    assert re.search(r"&lt;script&gt;alert\(\W*description\W*\)&lt;/script&gt;", fiche)
+    assert "&lt;img src=x onerror=alert(1)&gt; *pas italique* {doc}`x` $x$ | pipe" in fiche
+    assert re.search(r"&lt;iframe src=\W*https://example.org\W*&gt;&lt;/iframe&gt;", fiche)
+    assert "Titre &lt;b&gt;gras&lt;/b&gt; et &lt;script&gt;" in fiche
+    index = (html_dir / "catalogue/index.html").read_text(encoding="utf-8")
+    assert "<script>alert(" not in index
+    assert "&lt;i&gt;Producteur&lt;/i&gt; &amp; Cie" in index  # in the table and in the producer filter
+    partners = (html_dir / "catalogue/partenaires.html").read_text(encoding="utf-8")
+    assert "<script>alert(" not in partners
+    assert re.search(r"&lt;script&gt;alert\(\W*partenaire\W*\)&lt;/script&gt;", partners)
+
+
+def test_the_build_turns_problems_into_warnings_with_the_same_words(tmp_path):
+    html_dir, warnings = _build(sample_book(tmp_path / "livre", FIXTURES / "broken", theme="alabaster"))
+    for path, messages in BROKEN.items():
+        for message in messages:
+            assert f"{path}: {message}" in warnings
+
+
+def test_the_real_catalogue_builds_without_warning(tmp_path):
+    html_dir, warnings = _build(sample_book(tmp_path / "livre", theme="alabaster"))
+    assert warnings == ""
+    real = load_catalogue(REPO)
+    for entry in real.valid_sources():
+        assert (html_dir / f"catalogue/fiches/{entry.id}.html").is_file()
+    assert {"catalogue.csv", "catalogue.jsonld"} <= {p.name for p in html_dir.iterdir()}
+
+
+# --- exports ----------------------------------------------------------------------------------
+
+def test_csv_export_has_one_row_per_source(real):
+    rows = list(csv.DictReader(io.StringIO(to_csv(real))))
+    assert [r["id"] for r in rows] == sorted(e.id for e in real.valid_sources())
+    licences = terms("source", "licence")
+    for row in rows:
+        data = real.sources[row["id"]].data
+        assert row["title"] == data["title"]
+        assert row["licence_label"] == licences[data["licence"]]["label"]
+        assert row["landing_page"].startswith("https://") or row["landing_page"].startswith("http://")
+        assert row["page"] == f"catalogue/fiches/{row['id']}.html"
+        assert row["quality_score"].endswith("/6")
+
+
+def test_jsonld_export_is_dcat_ap(real):
+    doc = json.loads(json.dumps(to_jsonld(real, "https://exemple.org/livre/")))
+    assert doc["@type"] == "dcat:Catalog"
+    assert doc["@context"]["dcat"] == "http://www.w3.org/ns/dcat#"
+    assert doc["@context"]["dct"] == "http://purl.org/dc/terms/"
+    datasets = {d["dct:identifier"]: d for d in doc["dcat:dataset"]}
+    assert set(datasets) == {e.id for e in real.valid_sources()}
+    for entry in real.valid_sources():
+        d = datasets[entry.id]
+        assert d["@type"] == "dcat:Dataset"
+        assert d["@id"] == f"https://exemple.org/livre/catalogue/fiches/{entry.id}.html"
+        for key in ("dct:title", "dct:description", "dct:publisher", "dct:license", "dct:spatial", "dct:temporal",
+                    "dct:accrualPeriodicity", "dcat:distribution", "dcat:theme", "dcat:keyword", "dcat:landingPage",
+                    "dct:accessRights"):
+            assert d[key], (entry.id, key)
+        assert d["dct:title"]["@value"] == entry.data["title"]
+        assert d["dcat:landingPage"]["@id"] == entry.data["landing_page"]
+        assert d["dct:accrualPeriodicity"]["@id"].startswith("http://publications.europa.eu/resource/authority/frequency/")
+        assert all(t["@id"].startswith("http://publications.europa.eu/resource/authority/data-theme/")
+                   for t in d["dcat:theme"])
+        assert len(d["dcat:distribution"]) == len(entry.data["distributions"])
+        for dist, source in zip(d["dcat:distribution"], entry.data["distributions"]):
+            assert dist["@type"] == "dcat:Distribution"
+            assert dist["dcat:accessURL"]["@id"] == source["url"]
+            assert dist["dct:format"]
+            if source.get("download_url"):
+                assert dist["dcat:downloadURL"]["@id"] == source["download_url"]
+
+
+# --- the issue form ---------------------------------------------------------------------------
+
+def test_issue_form_lists_match_the_schema():
+    form = yaml.safe_load((REPO / ".github/ISSUE_TEMPLATE/proposer-une-source.yml").read_text(encoding="utf-8"))
+    dropdowns = {item["id"]: item["attributes"]["options"] for item in form["body"] if item["type"] == "dropdown"}
+    for form_id, field in (("licence", "licence"), ("acces", "access"), ("maille", "granularity"), ("themes", "themes")):
+        codes = [option.split(" — ")[0] for option in dropdowns[form_id] if option != "je ne sais pas"]
+        assert codes == list(terms("source", field)), form_id
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+def _copy_valid(tmp_path: Path) -> Path:
+    import shutil
+
+    root = tmp_path / "livre"
+    shutil.copytree(FIXTURES / "valid", root)
+    return root
