@@ -80,8 +80,44 @@ def build_figures(runs: int = RUNS) -> list[tuple[str, str, str]]:
     return rows
 
 
+def _median_time(fn, runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def dataset_figures(runs: int = RUNS) -> list[tuple[str, str, str]]:
+    """Load time of every resource of the data package, and one indicator over all IRIS."""
+    from . import data
+
+    rows = []
+    for name in sorted(data.resources()):
+        rows.append((f"load('{name}')", f"{_median_time(lambda: data.load(name), runs) * 1000:.0f} ms", ""))
+    filosofi = data.load("filosofi_iris_2018")
+    seconds = _median_time(lambda: data.iris_poverty_gap(filosofi), max(runs, 5))
+    rows.append((f"poverty gap over {len(filosofi):,} IRIS (Filosofi 2018)", f"{seconds * 1000:.0f} ms", "< 1 s"))
+    return rows
+
+
+def lab_figures(runs: int = RUNS) -> list[tuple[str, str, str]]:
+    """Execution time of every lab, top to bottom, with nbclient (as the build runs it)."""
+    from nbclient import NotebookClient
+
+    rows = []
+    for path in sorted((REPO / "labs").glob("*.ipynb")):
+        def run():
+            nb = nbformat.read(path, as_version=4)
+            NotebookClient(nb, timeout=600, kernel_name="python3",
+                           resources={"metadata": {"path": str(path.parent)}}).execute()
+        rows.append((f"run lab {path.stem}", f"{_median_time(run, runs):.1f} s", "< 30 s"))
+    return rows
+
+
 #: Other parts of the book add their measures here: functions returning rows.
-MEASURES = [build_figures]
+MEASURES = [build_figures, dataset_figures, lab_figures]
 
 
 def main() -> int:

@@ -405,3 +405,46 @@ def _copy_valid(tmp_path: Path) -> Path:
     root = tmp_path / "livre"
     shutil.copytree(FIXTURES / "valid", root)
     return root
+
+
+# --- the filters, in a real browser, on the built book ----------------------------------------
+
+@pytest.mark.browser
+def test_catalogue_filters_work_with_the_keyboard_and_without_a_server(site_url):
+    from browser import chromium_available, offline_page
+
+    if not chromium_available():
+        pytest.skip("Debian chromium is not installed (.ci/run installs it)")
+    total = len(load_catalogue(REPO).valid_sources())
+    with offline_page() as (page, traffic):
+        page.goto(f"{site_url}/catalogue/index.html")
+        rows = page.locator("table.dq-catalogue tbody tr")
+        visible = page.locator("table.dq-catalogue tbody tr:visible")
+        status = page.locator("#dq-filtres-bilan")
+        assert page.locator("#dq-filtres").is_visible()
+        assert rows.count() == total and visible.count() == total
+        assert status.inner_text() == f"{total} sources affichées sur {total}."
+
+        # Keyboard only: focus the theme list, move to its first theme.
+        page.focus("#dq-filtre-theme")
+        page.keyboard.press("ArrowDown")
+        theme = page.eval_on_selector("#dq-filtre-theme", "s => s.value")
+        assert theme
+        shown = visible.count()
+        assert 0 < shown < total
+        for i in range(shown):
+            assert theme in visible.nth(i).locator("td").nth(2).inner_text().split(", ")
+        assert status.inner_text().startswith(f"{shown} source")
+
+        # Two filters at once: every visible row satisfies both.
+        page.select_option("#dq-filtre-theme", "climat et chaleur")
+        page.select_option("#dq-filtre-acces", "ouvert")
+        for i in range(visible.count()):
+            cells = visible.nth(i).locator("td")
+            assert "climat et chaleur" in cells.nth(2).inner_text()
+            assert cells.nth(5).inner_text() == "ouvert"
+
+        page.focus("#dq-filtres button[type=reset]")
+        page.keyboard.press("Enter")
+        page.wait_for_function(f"document.querySelectorAll('table.dq-catalogue tbody tr:not([hidden])').length == {total}")
+        assert traffic.external == [] and traffic.unexpected_errors() == []
