@@ -60,7 +60,38 @@ def _french_redirect(app: Sphinx, exception: Exception | None) -> None:
         index.write_text(REDIRECT_PAGE.format(target=f"{app.config.root_doc}.html"), encoding="utf-8")
 
 
+#: Fixes for accessibility faults of the theme (sphinx-book-theme 1.3 / pydata-sphinx-theme),
+#: found by axe-core (tests/test_accessibility.py), as (what, from, to). Applied to the written
+#: pages because the theme's templates are not ours to fork for three attributes.
+THEME_A11Y_FIXES = [
+    # The search field's visible text ("Recherche Ctrl+K") must be part of its accessible name
+    # (WCAG 2.5.3): let the content name it.
+    ("search field name", ' search-button__button pst-js-only" title="Recherche" aria-label="Recherche"',
+     ' search-button__button pst-js-only" title="Recherche"'),
+    # The theme switch's icons carry titles that are not in its name: hide the icons.
+    ("theme switch icons", '<i class="theme-switch ', '<i aria-hidden="true" class="theme-switch '),
+    # The sidebar's expand/collapse toggles have no name at all (WCAG 4.1.2).
+    ("sidebar toggles", '<summary><span class="toctree-toggle" role="presentation">',
+     '<summary aria-label="Afficher ou masquer les sous-parties"><span class="toctree-toggle" role="presentation">'),
+]
+
+
+def _theme_accessibility(app: Sphinx, exception: Exception | None) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    outdir = Path(app.outdir)
+    for page in outdir.rglob("*.html"):
+        if page.relative_to(outdir).parts[0] in ("_static", "lite", "_sources"):
+            continue
+        text = original = page.read_text(encoding="utf-8")
+        for _what, old, new in THEME_A11Y_FIXES:
+            text = text.replace(old, new)
+        if text != original:
+            page.write_text(text, encoding="utf-8")
+
+
 def setup(app: Sphinx) -> dict:
+    app.connect("build-finished", _theme_accessibility)
     app.connect("builder-inited", _check_vendor)
     app.connect("build-finished", _copy_vendor)
     # before sphinx-external-toc's handler, which writes its redirect only where none exists

@@ -427,8 +427,7 @@ def _row_matcher(res: dict, t: Territory, folder: Path):
     raise UnknownTerritoryError(f"Dataset '{res['name']}': territory level '{level}' is not supported.")
 
 
-def _covered(res: dict, df: pd.DataFrame, folder: Path) -> str:
-    """What a dataset covers, for an error message: its communes (with names) or departments."""
+def _territory_codes(res: dict, df: pd.DataFrame) -> list[str]:
     spec = res["territory"]
     level = spec.get("level", "iris" if spec.get("derive") == "iris" else "commune")
     separator = spec.get("separator")
@@ -437,7 +436,27 @@ def _covered(res: dict, df: pd.DataFrame, folder: Path) -> str:
         for item in (v.split(separator) if separator else [v]):
             if item:
                 values.add(item[:5] if level == "iris" else item)
-    covered = sorted(values)
+    return sorted(values)
+
+
+def coverage(name: str, folder: Path | None = None) -> tuple[str, list[str]]:
+    """What a dataset covers: its territory level ("commune", "departement", "region", "epci")
+    and the sorted codes of that level found in it (an IRIS counts for its commune; a row listing
+    several communes counts for each). ("", []) for a dataset without territory field."""
+    folder = Path(folder) if folder else datasets_dir()
+    res = resource(name, folder)
+    if not res.get("territory"):
+        return "", []
+    spec = res["territory"]
+    level = spec.get("level", "iris" if spec.get("derive") == "iris" else "commune")
+    return ("commune" if level == "iris" else level), _territory_codes(res, _read(res, folder))
+
+
+def _covered(res: dict, df: pd.DataFrame, folder: Path) -> str:
+    """What a dataset covers, for an error message: its communes (with names) or departments."""
+    spec = res["territory"]
+    level = spec.get("level", "iris" if spec.get("derive") == "iris" else "commune")
+    covered = _territory_codes(res, df)
     if level in ("commune", "iris") and _has(folder, "communes"):
         names = _table(_communes, folder).set_index("code")["nom"]
         shown = [f"{c} ({names.get(c, '?')})" for c in covered[:30]]

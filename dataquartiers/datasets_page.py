@@ -35,8 +35,13 @@ GRANULARITY_LABELS = {
 }
 TYPE_LABELS = {"string": "texte", "integer": "entier", "number": "nombre", "boolean": "oui / non",
                "year": "année", "date": "date"}
-LEVEL_LABELS = {"commune": "ses communes", "iris": "la commune de chaque IRIS", "departement": "ses départements",
-                "region": "ses régions", "epci": "ses EPCI"}
+LEVEL_LABELS = {  # "territory= keeps the rows …"
+    "commune": "dont la commune est dans le territoire",
+    "iris": "des IRIS situés dans une commune du territoire",
+    "departement": "du ou des départements où se trouve le territoire",
+    "region": "de la ou des régions où se trouve le territoire",
+    "epci": "des EPCI qui touchent le territoire",
+}
 
 
 def md(text) -> str:
@@ -84,14 +89,16 @@ def _territory(res: dict) -> str:
     if not spec:
         return "non (pas de code de commune ni d'IRIS)"
     level = spec.get("level", "iris" if spec.get("derive") == "iris" else "commune")
-    return (f"oui, `territory=` garde les lignes dont {LEVEL_LABELS[level]} touche le territoire "
-            f"(colonne `{spec['field']}`)")
+    rows = ("dont l'une des communes est dans le territoire" if spec.get("separator") and level == "commune"
+            else LEVEL_LABELS[level])
+    return f"oui : `territory=` garde les lignes {rows} (colonne `{spec['field']}`)"
 
 
 def _catalogue(res: dict, docs: set[str]) -> str:
     links = []
     for cid in res.get("catalogue", []):
-        target = next((d for d in (f"catalogue/sources/{cid}", f"catalogue/{cid}") if d in docs), None)
+        candidates = (f"catalogue/fiches/{cid}", f"catalogue/sources/{cid}", f"catalogue/{cid}")
+        target = next((d for d in candidates if d in docs), None)
         links.append(f"{{doc}}`{cid} </{target}>`" if target else f"`{cid}`")
     return ", ".join(links)
 
@@ -140,7 +147,7 @@ def render_resource(res: dict, folder: Path, docs: set[str] = frozenset()) -> st
     rows.append(("Provenance", md(res["provenance"])))
     if res.get("catalogue"):
         rows.append(("Catalogue", _catalogue(res, docs)))
-    out += ["| | |", "|---|---|"] + [f"| {k} | {v} |" for k, v in rows] + [""]
+    out += ["| Caractéristique | Valeur |", "|---|---|"] + [f"| {k} | {v} |" for k, v in rows] + [""]
     fields = res.get("schema", {}).get("fields", [])
     out += [f"````{{dropdown}} Les {len(fields)} colonnes"] + _columns(res) + ["````", ""]
     return "\n".join(out)

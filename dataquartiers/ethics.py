@@ -1109,8 +1109,9 @@ def assessment_section(charter: Charter, assessment: LabAssessment, document, do
             licence_body = [para(licence, " — ", nodes.strong("", "licence non vérifiée."))]
             if res.get("licence_note"):
                 licence_body.append(para(_one_line(res["licence_note"])))
-        status = ("Données " + ("synthétiques" if res.get("synthetic") else "réelles") + ", "
-                  + ("personnelles" if res.get("personal_data") else "agrégées, non personnelles") + ".")
+        status = (("Données synthétiques (inventées)" if res.get("synthetic") else "Données réelles") + " ; "
+                  + ("données personnelles." if res.get("personal_data")
+                     else "pas de données personnelles déclarées."))
         status_body = [para(status)] + [para(_one_line(entry[k])) for k in ("synthetic_notice", "personal_data_notice")
                                         if entry.get(k)]
         for name, body in (("Producteur", [para(_one_line(res.get("producer", "non indiqué")))]),
@@ -1168,6 +1169,53 @@ def grid_markdown(charter: Charter, project: str, answers: Mapping[str, Mapping]
             out.append(f"- **{p.title}** ({'non noté' if scores.get(p.id) is None else str(scores[p.id]) + ' / 4'}) : "
                        + " ".join(_one_line(q) for q in p.questions))
         out.append("")
+    return "\n".join(out)
+
+
+def grid_html(charter: Charter, project: str, answers: Mapping[str, Mapping], *,
+              by: str = "", date: str | None = None, summary: str = "") -> str:
+    """The filled grid as an HTML fragment for a notebook output.
+
+    No headings (the notebook page has its own: a heading in an output would break the page's
+    outline), tables with a caption and header cells, as screen readers expect.
+    """
+    esc = html.escape
+    date = date or _dt.date.today().isoformat()
+    scores = _answers_scores(answers)
+    means = theme_averages(charter, scores)
+    scored = [v for v in scores.values() if v is not None]
+    out = [f"<p><strong>Auto-évaluation éthique : {esc(project or 'projet sans nom')}</strong> — grille de la "
+           f"{esc(_lower_first(charter.title))} (version {esc(charter.version)}), remplie le "
+           f"{esc(french_date(date))}" + (f" par {esc(by)}" if by else "") + ".</p>"]
+    if summary.strip():
+        out.append(f"<p>{esc(_one_line(summary))}</p>")
+    rows = "".join(
+        f"<tr><th scope=\"row\">{esc(t.title)}</th><td>{fmt_number(means[t.id])}</td>"
+        f"<td>{sum(1 for p in t.principles if scores.get(p.id) is not None)} / {len(t.principles)}</td></tr>"
+        for t in charter.themes)
+    rows += (f"<tr><th scope=\"row\">Moyenne générale</th><td><strong>{fmt_number(_mean(scored))}</strong></td>"
+             f"<td>{len(scored)} / {len(charter.principles)}</td></tr>")
+    out.append("<table><caption>Moyennes par thème (sur 4)</caption><thead><tr><th scope=\"col\">Thème</th>"
+               "<th scope=\"col\">Moyenne</th><th scope=\"col\">Principes notés</th></tr></thead>"
+               f"<tbody>{rows}</tbody></table>")
+    rows = ""
+    for t in charter.themes:
+        for p in t.principles:
+            a = answers.get(p.id) or {}
+            score = a.get("score")
+            level = charter.level(score).label if score is not None else "non noté"
+            rows += (f"<tr><td>{esc(t.title)}</td><th scope=\"row\">{esc(p.title)}</th>"
+                     f"<td>{'–' if score is None else score}</td><td>{esc(level)}</td>"
+                     f"<td>{esc(_one_line(a.get('justification') or ''))}</td></tr>")
+    out.append("<table><caption>Grille détaillée</caption><thead><tr><th scope=\"col\">Thème</th>"
+               "<th scope=\"col\">Principe</th><th scope=\"col\">Score</th><th scope=\"col\">Niveau</th>"
+               f"<th scope=\"col\">Justification</th></tr></thead><tbody>{rows}</tbody></table>")
+    weak = [p for p in charter.principles if scores.get(p.id) is None or scores[p.id] <= 2]
+    if weak:
+        items = "".join(f"<li><strong>{esc(p.title)}</strong> "
+                        f"({'non noté' if scores.get(p.id) is None else str(scores[p.id]) + ' / 4'})</li>"
+                        for p in weak)
+        out.append(f"<p>Points à travailler (non notés ou notés 2 ou moins) :</p><ul>{items}</ul>")
     return "\n".join(out)
 
 
@@ -1232,15 +1280,18 @@ class SelfAssessmentForm:
                     placeholder="Ce qui est fait, ce qui manque, ce qui reste à vérifier")
                 questions = "".join(f"<li>{html.escape(q)}</li>" for q in p.questions)
                 blocks.append(w.VBox([
-                    w.HTML(f"<h4>{html.escape(p.title)}</h4><p>{html.escape(p.definition)}</p>"
+                    # <strong>, not a heading: an <h4> here would break the page's outline
+                    w.HTML(f"<p><strong>{html.escape(p.title)}</strong></p><p>{html.escape(p.definition)}</p>"
                            f"<details><summary>Questions à se poser</summary><ul>{questions}</ul></details>"),
                     self.scores[p.id], self.justifications[p.id]]))
             pages.append(w.VBox(blocks))
             titles.append(t.title)
         self.themes = w.Accordion(children=pages, titles=tuple(titles))
         self.averages = w.HTML()
-        self.show_button = w.Button(description="Produire la grille", icon="table", button_style="primary")
-        self.save_button = w.Button(description="Enregistrer (.md et .yml)", icon="save")
+        self.show_button = w.Button(description="Produire la grille", icon="table", button_style="primary",
+                                    layout=w.Layout(width="auto"))
+        self.save_button = w.Button(description="Enregistrer (.md et .yml)", icon="save",
+                                    layout=w.Layout(width="auto"))
         self.output = w.Output()
         self.show_button.on_click(lambda _: self.show())
         self.save_button.on_click(lambda _: self._save_and_report())
@@ -1291,13 +1342,17 @@ class SelfAssessmentForm:
         return assessment_yaml(self.charter, self.project.value.strip(), self.answers(),
                                by=self.by.value.strip(), summary=self.summary.value)
 
+    def html(self) -> str:
+        return grid_html(self.charter, self.project.value.strip(), self.answers(),
+                         by=self.by.value.strip(), summary=self.summary.value)
+
     def show(self) -> None:
-        from IPython.display import Markdown, display
+        from IPython.display import HTML, display
 
         self.output.clear_output()
         with self.output:
-            display(Markdown(self.markdown()))
-            display(Markdown("```yaml\n" + self.yaml() + "```"))
+            display(HTML(self.html()))
+            display(HTML("<p>La même grille en YAML :</p><pre>" + html.escape(self.yaml()) + "</pre>"))
 
     def save(self) -> list[Path]:
         """Write `<projet>.grille-ethique.md` and `.yml` into the form's folder; return the paths."""
@@ -1354,7 +1409,12 @@ def _on_source_read(app, docname: str, source: list[str]) -> None:
     report = _report_of(app)
     if report is None or report.charter is None:
         return  # already reported by the check
-    text, problems = expand_markers(source[0], report.charter, report.assessments,
+    # Only the labs this build contains (a lab not yet in _toc.yml is checked, not linked to).
+    built = [a for a in report.assessments if a.docname in app.env.found_docs]
+    # ... in the order of the table of contents (sphinx-external-toc's site map), else by name.
+    order = list(getattr(app.config, "external_site_map", None) or [])
+    built.sort(key=lambda a: (order.index(a.docname) if a.docname in order else len(order), a.stem))
+    text, problems = expand_markers(source[0], report.charter, built,
                                     _display(Path(app.env.doc2path(docname)), report.root))
     for message in problems:
         _sphinx_logger().warning(message, type="dataquartiers", subtype="ethics")

@@ -583,9 +583,15 @@ def measure_startup(site_root: Path, notebook: str, *, kernel_timeout_s: float =
 
     config = load_config()
     result = StartupTimes()
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site_root))
-    handler.log_message = lambda *a: None
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    class Server(http.server.ThreadingHTTPServer):
+        def handle_error(self, request, client_address):
+            pass  # a browser that closes a connection early is not an error of the measure
+
+    server = Server(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site_root)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}"
     try:

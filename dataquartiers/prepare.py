@@ -405,17 +405,12 @@ def marseille_lst(src: Path, dst: Path) -> int:
     return masked
 
 
-#: Employer names that are a person's name (a civility title first) are not republished.
-PERSON_NAME = re.compile(r"^(M|MR|MME|MLLE|MELLE|MONSIEUR|MADAME|MADEMOISELLE|DR|DOCTEUR|ME|MAITRE)\b\.?\s", re.I)
-REDACTED_EMPLOYER = "(nom d'une personne, retiré)"
-
-
 def rennes_jobs(src: Path, dst: Path) -> int:
     df = read_csv(src / "jobs/ille_et_vilaine_offres_emploi.csv")
-    redacted = df["entreprise"].str.match(PERSON_NAME)
-    df.loc[redacted, "entreprise"] = REDACTED_EMPLOYER
-    # The SIRET of a sole trader identifies a person, and the labs do not need it.
-    df = df.drop(columns=["siret"])
+    # Data minimisation: the employer's name and SIRET are not republished. A sole trader's
+    # name or SIRET identifies a person (a title such as "MLLE" catches only some of them), and
+    # no lab needs them: the labs use the job (ROME), the contract and the place.
+    df = df.drop(columns=["siret", "entreprise"])
     df.insert(0, "id_offre", range(1, len(df) + 1))
     write_csv(df, dst / "jobs/ille_et_vilaine_offres_emploi.csv")
     return 0

@@ -15,7 +15,7 @@ a named constant below, with the published order of magnitude it is calibrated o
 "finds" in them is what these constants put there: labs must say so, and the data package marks
 both resources `synthetic: true` and "synthétique" in their title.
 
-Sources of the orders of magnitude (consulted 2026):
+Sources of the orders of magnitude:
 
 - Santé publique France, « Le diabète en France : les chiffres 2020 » (2021): 5.3 % of the
   population treated by medication for diabetes in 2020, lowest in the West (Brittany), highest in
@@ -37,7 +37,7 @@ Sources of the orders of magnitude (consulted 2026):
   https://drees.solidarites-sante.gouv.fr/communique-de-presse/complementaire-sante-solidaire-avec-participation-financiere-un-taux-de-non
 - DREES, Les Dossiers n° 107 (March 2023), « Le recours et le non-recours à la complémentaire
   santé solidaire » (qualitative study of the profiles and paths of beneficiaries).
-- The QPV poverty rates of `qpv_revenus_c2s` (ANCT/INSEE, REVN 2022; median about 43 %, against
+- The QPV poverty rates of `qpv_revenus_c2s` (ANCT/INSEE, REVN 2022; median about 44 %, against
   about 14.5 % for France) for the income gap between QPV and other neighbourhoods.
 
 Determinism: numpy's seeded `Generator` draws the random numbers; transcendental functions go

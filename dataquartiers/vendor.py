@@ -65,6 +65,26 @@ def vendor(node_modules: Path = NODE_MODULES, target: Path = VENDOR_DIR) -> list
         "requirejs.config({paths: {'@jupyter-widgets/html-manager/dist':\n"
         "  document.currentScript.src.replace(/[^/]*$/, '').replace(/\\/$/, '')}});\n",
         encoding="utf-8")
+    # The slider handles the widget manager draws have no accessible name (WCAG 4.1.2): give
+    # each the text of its widget's label once it is on the page.
+    (target / "widgets" / "a11y.js").write_text(
+        "// Written by dataquartiers/vendor.py: name the widget controls for screen readers.\n"
+        "(function () {\n"
+        "  function name() {\n"
+        "    document.querySelectorAll('.jupyter-widgets.widget-inline-hbox').forEach(function (box) {\n"
+        "      var label = box.querySelector('.widget-label');\n"
+        "      var text = label ? label.textContent.trim() : '';\n"
+        "      if (!text) { return; }\n"
+        "      box.querySelectorAll('.noUi-handle, input, select, textarea').forEach(function (el) {\n"
+        "        if (!el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby')) {\n"
+        "          el.setAttribute('aria-label', text);\n"
+        "        }\n"
+        "      });\n"
+        "    });\n"
+        "  }\n"
+        "  new MutationObserver(name).observe(document.documentElement, {childList: true, subtree: true});\n"
+        "})();\n",
+        encoding="utf-8")
     # The widget bundle's icon fonts.
     for f in widgets.iterdir():
         if f.suffix in WIDGET_FILE_SUFFIXES:

@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dataquartiers.catalogue import (check, load_catalogue, new_entry, quality, render_all, sample_book, scaffold,
-                                     to_csv, to_jsonld, write_pages)
+from dataquartiers.catalogue import (check, load_catalogue, new_entry, quality, render_all, render_fiches, sample_book,
+                                     scaffold, to_csv, to_jsonld, write_pages)
 from dataquartiers.catalogue.model import PLACEHOLDER, schema, terms
 from dataquartiers.catalogue.pages import md
 
@@ -188,19 +188,20 @@ def test_real_catalogue_is_large_enough_and_has_the_ids_the_book_uses(real):
 
 
 def test_real_catalogue_keeps_unverified_licences_visible(real):
-    pages = render_all(real)
+    pages = render_fiches(real)
     for entry in real.valid_sources():
         if entry.data["licence_status"] == "unverified":
-            assert "**Licence à vérifier.**" in pages[f"{entry.id}.md"], entry.id
+            _, body, _ = pages[f"catalogue/fiches/{entry.id}"]
+            assert "<strong>Licence à vérifier.</strong>" in body, entry.id
             assert entry.data.get("licence_note"), entry.id
 
 
 def test_first_lab_is_linked_to_its_sources_and_back(real):
     using = {e.id for e in real.valid_sources() if "prise-en-main" in (e.data.get("labs") or [])}
     assert {"ign-contours-iris", "insee-rp-iris", "anct-qpv-contours"} <= using
-    page = render_all(real)["insee-rp-iris.md"]
-    assert "[prise\\-en\\-main](<project:/labs/prise-en-main.ipynb>)" in page
-    assert "(<project:/datasets/index.md>)" in page  # back to the data package of the labs
+    _, page, _ = render_fiches(real)["catalogue/fiches/insee-rp-iris"]
+    assert '<a class="reference internal" href="../../labs/prise-en-main.html">prise-en-main</a>' in page
+    assert 'href="../../datasets/index.html">Jeux de données des labs</a>' in page  # back to the data package
 
 
 # --- scaffold ---------------------------------------------------------------------------------
@@ -249,30 +250,36 @@ def test_markdown_escaping_shows_text_as_typed():
 
 def test_pages_of_the_valid_set():
     cat = load_catalogue(FIXTURES / "valid", TODAY)
-    pages = render_all(cat)
-    assert sorted(pages) == ["_champs.inc", "_partenaires.inc", "_sources.inc", "autre-source.md", "exemple-source.md",
-                             "modele-partenaire.yml", "modele-source.yml"]
-    fiche = pages["exemple-source.md"]
-    assert fiche.startswith("---\norphan: true\n---\n")
-    assert "# Source d\\'exemple pour les tests" in fiche
-    assert "## Qualité des métadonnées : 6 sur 6" in fiche
-    assert "[lab\\-exemple](<project:/labs/lab-exemple.ipynb>)" in fiche
-    assert "[Organisation d\\'exemple \\(OEX\\)](<project:#partenaire-exemple-partenaire>)" in fiche
+    assert sorted(render_all(cat)) == ["_champs.inc", "_partenaires.inc", "_sources.inc", "modele-partenaire.yml",
+                                       "modele-source.yml"]
+    fiches = render_fiches(cat)
+    assert sorted(fiches) == ["catalogue/fiches/autre-source", "catalogue/fiches/exemple-source"]
+    title, body, toc = fiches["catalogue/fiches/exemple-source"]
+    assert title == "Source d&#x27;exemple pour les tests"
+    assert body.startswith('<section id="exemple-source"><h1>Source d&#x27;exemple pour les tests<a class="headerlink"')
+    assert "<h2>Qualité des métadonnées : 6 sur 6" in body
+    assert '<a class="reference internal" href="../../labs/lab-exemple.html">lab-exemple</a>' in body
+    assert ('<a class="reference internal" href="../partenaires.html#partenaire-exemple-partenaire">'
+            "Organisation d&#x27;exemple (OEX)</a>") in body
+    assert '<a class="reference internal" href="#qualite">' in toc
 
-    other = pages["autre-source.md"]
-    assert "## Qualité des métadonnées : 3 sur 6" in other  # unverified licence, xlsx only, old review
-    table = pages["_sources.inc"]
-    assert table.count("\n* - ") == 3  # header and two sources
+    _, other, _ = fiches["catalogue/fiches/autre-source"]
+    assert "<h2>Qualité des métadonnées : 3 sur 6" in other  # unverified licence, xlsx only, old review
+    table = render_all(cat)["_sources.inc"]
+    assert table.count("<tr>") == 3  # header and two sources
+    assert '<a class="reference internal" href="fiches/exemple-source.html">' in table
     for label in ('<label for="dq-filtre-theme">Thème</label>', '<label for="dq-filtre-maille">',
                   '<label for="dq-filtre-producteur">', '<label for="dq-filtre-licence">', '<label for="dq-filtre-acces">'):
         assert label in table
     assert '<option value="santé">santé (1)</option>' in table
+    assert '<option value="à vérifier">à vérifier (1)</option>' in table
     assert 'role="status" aria-live="polite"' in table
 
-    directory = pages["_partenaires.inc"]
+    directory = render_all(cat)["_partenaires.inc"]
     assert directory.index("### Détenteur de données") < directory.index("### Analyse et science des données")
     assert "(partenaire-exemple-partenaire)=" in directory
-    assert "[Source d\\'exemple pour les tests](<project:/catalogue/fiches/exemple-source.md>)" in directory
+    assert ('<a class="reference internal" href="fiches/exemple-source.html">Source d\\\'exemple pour les tests</a>'
+            in directory)
 
 
 def test_quality_score_breakdown():
@@ -293,13 +300,12 @@ def test_field_reference_covers_every_field():
     assert "| `public_register` | registre public nominatif" in reference
 
 
-def test_write_pages_removes_pages_of_deleted_entries(tmp_path):
+def test_write_pages_writes_fragments_and_removes_stale_files(tmp_path):
     root = _copy_valid(tmp_path)
+    (root / "catalogue/fiches").mkdir(parents=True)
+    (root / "catalogue/fiches/ancienne-source.md").write_text("# ancienne page\n", encoding="utf-8")
     write_pages(load_catalogue(root, TODAY))
-    (root / "catalogue/sources/autre-source.yml").unlink()
-    write_pages(load_catalogue(root, TODAY))
-    assert not (root / "catalogue/fiches/autre-source.md").exists()
-    assert (root / "catalogue/fiches/exemple-source.md").exists()
+    assert sorted(p.name for p in (root / "catalogue/fiches").iterdir()) == sorted(render_all(load_catalogue(root, TODAY)))
 
 
 def _build(folder: Path) -> tuple[Path, str]:
@@ -309,22 +315,28 @@ def _build(folder: Path) -> tuple[Path, str]:
     return folder / "_build", run.stderr
 
 
+def _unquoted(page: str) -> str:
+    """The page without its quotation marks (Sphinx may typeset " as French guillemets)."""
+    return re.sub("&quot;|&#x27;|«|»|\u00a0|\u202f|\"", "", page)
+
+
 def test_html_from_yaml_is_escaped_in_the_rendered_pages(tmp_path):
     html_dir, warnings = _build(sample_book(tmp_path / "livre", FIXTURES / "injection", theme="alabaster"))
     assert "WARNING" not in warnings, warnings
     fiche = (html_dir / "catalogue/fiches/injection.html").read_text(encoding="utf-8")
     assert "<script>alert(" not in fiche and "<img src=x" not in fiche and "<iframe" not in fiche
-    # Shown as typed (Sphinx only turns straight quotes into French guillemets).
-    assert re.search(r"&lt;script&gt;alert\(\W*description\W*\)&lt;/script&gt;", fiche)
-    assert "&lt;img src=x onerror=alert(1)&gt; *pas italique* {doc}`x` $x$ | pipe" in fiche
-    assert re.search(r"&lt;iframe src=\W*https://example.org\W*&gt;&lt;/iframe&gt;", fiche)
-    assert "Titre &lt;b&gt;gras&lt;/b&gt; et &lt;script&gt;" in fiche
+    shown = _unquoted(fiche)  # every YAML text shows as typed
+    assert "&lt;script&gt;alert(description)&lt;/script&gt;" in shown
+    assert "&lt;img src=x onerror=alert(1)&gt; *pas italique* {doc}`x` $x$ | pipe" in shown
+    assert "&lt;iframe src=https://example.org&gt;&lt;/iframe&gt;" in shown
+    assert "Titre &lt;b&gt;gras&lt;/b&gt; et &lt;script&gt;alert(titre)&lt;/script&gt;" in shown
+    assert "&lt;i&gt;Producteur&lt;/i&gt; &amp; Cie" in shown
     index = (html_dir / "catalogue/index.html").read_text(encoding="utf-8")
-    assert "<script>alert(" not in index
+    assert "<script>alert(" not in index and "<i>Producteur" not in index
     assert "&lt;i&gt;Producteur&lt;/i&gt; &amp; Cie" in index  # in the table and in the producer filter
     partners = (html_dir / "catalogue/partenaires.html").read_text(encoding="utf-8")
     assert "<script>alert(" not in partners
-    assert re.search(r"&lt;script&gt;alert\(\W*partenaire\W*\)&lt;/script&gt;", partners)
+    assert "&lt;script&gt;alert(partenaire)&lt;/script&gt; Organisation" in _unquoted(partners)
 
 
 def test_the_build_turns_problems_into_warnings_with_the_same_words(tmp_path):
@@ -332,6 +344,20 @@ def test_the_build_turns_problems_into_warnings_with_the_same_words(tmp_path):
     for path, messages in BROKEN.items():
         for message in messages:
             assert f"{path}: {message}" in warnings
+
+
+def test_catalogue_role_links_any_page_to_a_source_page(tmp_path):
+    book = sample_book(tmp_path / "livre", FIXTURES / "valid", theme="alabaster")
+    (book / "roles.md").write_text("---\norphan: true\n---\n# Renvois\n\n{catalogue}`exemple-source` et "
+                                   "{catalogue}`ce jeu <autre-source>` ; {catalogue}`source-inconnue`.\n",
+                                   encoding="utf-8")
+    html_dir, warnings = _build(book)
+    page = (html_dir / "roles.html").read_text(encoding="utf-8")
+    assert '<a class="reference internal" href="catalogue/fiches/exemple-source.html">Source d’exemple' in page
+    assert '<a class="reference internal" href="catalogue/fiches/autre-source.html">ce jeu</a>' in page
+    assert ("catalogue: 'source-inconnue' is not a source of the catalogue "
+            "(no valid file catalogue/sources/source-inconnue.yml)") in warnings
+    assert warnings.count("WARNING") == 1
 
 
 def test_the_real_catalogue_builds_without_warning(tmp_path):
@@ -410,13 +436,17 @@ def _copy_valid(tmp_path: Path) -> Path:
 # --- the filters, in a real browser, on the built book ----------------------------------------
 
 @pytest.mark.browser
-def test_catalogue_filters_work_with_the_keyboard_and_without_a_server(site_url):
+def test_catalogue_filters_work_with_the_keyboard_and_without_a_server(tmp_path):
+    """On the catalogue pages built alone with the book's theme and extension (faster than the whole book)."""
     from browser import chromium_available, offline_page
+    from conftest import serve_folder
 
     if not chromium_available():
         pytest.skip("Debian chromium is not installed (.ci/run installs it)")
+    html_dir, warnings = _build(sample_book(tmp_path / "livre"))
+    assert "WARNING" not in warnings, warnings
     total = len(load_catalogue(REPO).valid_sources())
-    with offline_page() as (page, traffic):
+    with serve_folder(html_dir) as site_url, offline_page() as (page, traffic):
         page.goto(f"{site_url}/catalogue/index.html")
         rows = page.locator("table.dq-catalogue tbody tr")
         visible = page.locator("table.dq-catalogue tbody tr:visible")

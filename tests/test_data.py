@@ -36,7 +36,7 @@ CATALOGUE_IDS = {
     "insee-cog", "ign-contours-iris", "insee-rp-iris", "anct-qpv-contours", "insee-filosofi-iris",
     "insee-filosofi-carreaux", "anct-qpv-statistiques", "cnaf-allocataires-iris", "cepidc-causes-deces",
     "drees-rpps", "france-travail-offres", "cerema-lcz", "usgs-landsat", "ville-grenoble-arbres",
-    "insee-rp-couples-familles-menages", "dgcl-banatic-epci",
+    "insee-rp-couples-familles-menages", "dgcl-banatic-epci", "ign-admin-express",
 }
 
 
@@ -166,10 +166,9 @@ def test_row_counts_of_the_main_resources():
         assert len(load(name, folder=DATASETS)) == rows, name
 
 
-def test_no_person_name_among_employers():
+def test_job_offers_carry_no_employer_identity():
     offers = load("rennes_offres_emploi", folder=DATASETS)
-    assert "siret" not in offers.columns
-    assert not offers["entreprise"].str.match(prepare.PERSON_NAME).fillna(False).any()
+    assert "siret" not in offers.columns and "entreprise" not in offers.columns
 
 
 def test_marseille_squares_are_rebuilt_from_their_insee_id():
@@ -364,6 +363,14 @@ def test_a_missing_file_names_the_dataset(tmp_path):
         load("quartiers", folder=folder)
 
 
+def test_coverage_lists_the_codes_a_dataset_covers():
+    assert data.coverage("quartiers", MINI) == ("commune", ["35047", "35238", "69381"])
+    assert data.coverage("iris_population", MINI) == ("commune", ["35047", "35238", "69381", "69382"])
+    level, departments = data.coverage("cepidc_mortalite_2010_2023", DATASETS)
+    assert level == "departement" and len(departments) == 101
+    assert data.coverage("marseille_temperature_carreaux", DATASETS) == ("", [])
+
+
 def test_the_fixture_package_filters_multi_commune_rows():
     assert list(load("quartiers", territory="35047", folder=MINI)["code_qp"]) == ["QP035001"]
     assert list(load("quartiers", territory="243500139", folder=MINI)["code_qp"]) == ["QP035001"]
@@ -449,6 +456,12 @@ def test_the_datasets_page_has_every_resource_with_its_facts():
     assert "{download}`datapackage.json <datapackage.json>`" in page
     # file names with <ville> must not become HTML tags
     assert "\\<ville\\>_iris_heat_vulnerability" in page
+
+
+def test_the_datasets_page_links_catalogue_entries_that_have_a_page():
+    res = resource("communes", DATASETS)
+    assert "{doc}`insee-cog </catalogue/fiches/insee-cog>`" in datasets_page.render_resource(res, DATASETS, {"catalogue/fiches/insee-cog"})
+    assert "| Catalogue | `insee-cog` |" in datasets_page.render_resource(res, DATASETS, set())
 
 
 def test_the_datasets_page_hook_replaces_the_marker(tmp_path):

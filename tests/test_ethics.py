@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -21,7 +22,7 @@ import yaml
 from conftest import REPO
 from dataquartiers import ethics
 from dataquartiers.ethics import (LabAssessment, SelfAssessmentForm, assessment_yaml, check_repository,
-                                  datasets_read_by, expand_markers, fmt_number, grid_markdown, load_charter,
+                                  datasets_read_by, expand_markers, fmt_number, grid_html, grid_markdown, load_charter,
                                   package_readers, render_principle_table, render_theme_chart,
                                   render_theme_page, theme_averages)
 
@@ -420,6 +421,15 @@ def test_grid_markdown_and_theme_averages(charter):
     assert "- **Intégrité** (1 / 4)" in md and "- **Reconnaissance** (non noté)" in md
 
 
+def test_grid_html_has_no_heading_and_captioned_tables(charter):
+    """In a notebook output a heading would break the page outline: captions and header cells instead."""
+    fragment = grid_html(charter, "Projet <test>", ANSWERS, date="2026-03-01")
+    assert not re.search(r"<h[1-6]", fragment)
+    assert fragment.count("<caption>") == 2 and '<th scope="col">Justification</th>' in fragment
+    assert '<th scope="row">Science des données et société</th><td>3,5</td><td>2 / 4</td>' in fragment
+    assert "Projet &lt;test&gt;" in fragment and "1er mars 2026" in fragment
+
+
 def test_yaml_export_round_trips(charter):
     exported = yaml.safe_load(assessment_yaml(charter, "Projet test", ANSWERS, date="2026-03-01"))
     assert exported["principles"]["integrity"] == {"score": 1, "justification": "Licences pas vérifiées."}
@@ -440,6 +450,12 @@ def test_self_assessment_form(charter, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in paths)
     with pytest.raises(KeyError, match="unknown principle 'nope'"):
         form.fill({"nope": {"score": 1}})
+
+    def html_values(widget):
+        yield getattr(widget, "value", "") if type(widget).__name__ == "HTML" else ""
+        for child in getattr(widget, "children", ()):
+            yield from html_values(child)
+    assert not any(re.search(r"<h[1-6]", v) for v in html_values(form.widget))  # no heading in an output
 
 
 def test_self_assessment_notebook_fits_the_browser():

@@ -117,6 +117,7 @@ def test_every_lab_is_in_the_lite_contents_cleaned_with_the_notice(notebook, lit
 @pytest.mark.parametrize("notebook", LABS, ids=lambda p: p.stem)
 def test_lab_page_has_the_launch_and_download_buttons(notebook, site):
     page = site / "labs" / f"{notebook.stem}.html"
+    assert page.exists(), f"labs/{notebook.name} has no page in the book: add it to _toc.yml"
     soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
     launch = soup.select_one("a.dq-lab-launch")
     bundle = soup.select_one("a.dq-lab-bundle")
@@ -169,11 +170,14 @@ def test_each_lab_opens_in_french_with_no_error_dialog(notebook, served_site):
 @pytest.mark.skipif(not chromium_available(), reason="needs Debian chromium")
 def test_the_file_browser_lists_every_lab(served_site):
     with offline_page() as (page, traffic):
-        page.goto(f"{served_site}/lite/tree/index.html?path=labs")
+        page.goto(f"{served_site}/lite/tree/index.html")
         page.wait_for_selector(".jp-DirListing-item", timeout=90_000)
-        page.wait_for_timeout(500)
+        assert {"labs", "datasets"} <= set(page.locator(".jp-DirListing-itemText").all_inner_texts())
+        page.locator(".jp-DirListing-item", has_text="labs").first.dblclick()
+        page.wait_for_selector(f".jp-DirListing-item:has-text('{LABS[0].name}')", timeout=30_000)
         listed = set(page.locator(".jp-DirListing-itemText").all_inner_texts())
         assert {nb.name for nb in LABS} <= listed, listed
+        assert page.evaluate(DIALOG_JS) == []
         assert not traffic.external and not traffic.failed_local
 
 

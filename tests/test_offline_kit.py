@@ -174,7 +174,8 @@ def test_kit_points_the_kernel_at_its_own_pyodide_with_no_pypi(kit):
 def test_servir_py_serves_modules_with_the_right_types(kit):
     folder = Path(kit.folder)
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "servir.py", str(port)], cwd=folder, stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen([sys.executable, "servir.py", str(port)], cwd=folder, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
     try:
         for _ in range(50):
             try:

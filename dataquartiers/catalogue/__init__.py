@@ -15,12 +15,12 @@ from __future__ import annotations
 from .bench import bench_build, bench_entries, sample_book
 from .exports import to_csv, to_jsonld, write_exports
 from .model import Catalogue, Entry, Problem, check, load_catalogue, quality, score
-from .pages import render_all, write_pages
+from .pages import render_all, render_fiches, write_pages
 from .scaffold import new_entry, scaffold
 
 __all__ = [
     "Catalogue", "Entry", "Problem", "bench_build", "bench_entries", "check", "load_catalogue", "new_entry",
-    "quality", "render_all", "sample_book", "scaffold", "score", "setup_sphinx", "to_csv", "to_jsonld", "write_exports",
+    "quality", "render_all", "render_fiches", "sample_book", "scaffold", "score", "setup_sphinx", "to_csv", "to_jsonld", "write_exports",
     "write_pages",
 ]
 

@@ -1,17 +1,22 @@
-"""Turn the catalogue into MyST Markdown: one page per source, the filterable table of sources,
+"""Turn the catalogue into pages: one HTML page per source, the filterable table of sources,
 the partner directory grouped by role, and the field reference of the staff guide.
 
-Everything that comes from a YAML file is escaped before it reaches the page: in Markdown every
-ASCII punctuation sign gets a backslash (so `<script>`, `*`, `{role}` or `|` show as typed), in
-raw HTML blocks `html.escape` is used, and a URL is only made a link once it is a checked
-http(s) address. Links between pages use MyST's `project:` scheme, so that a broken one is a
-warning of the `-n` build instead of a dead link.
+The source pages are written straight in HTML and handed to Sphinx's HTML builder as extra pages
+(`html-collect-pages`), in the book's theme: a Sphinx document per source would cost 50 ms or more
+each to read and write, too much for thousands of entries. The table, the directory and the field
+reference are MyST fragments included by the committed pages catalogue/index.md,
+catalogue/partenaires.md and catalogue/guide.md.
+
+Everything that comes from a YAML file is escaped before it reaches a page: `html.escape` in HTML,
+and in Markdown a backslash before every ASCII punctuation sign (so `<script>`, `*`, `{role}` or
+`|` show as typed). A URL only becomes a link once it is a checked http(s) address.
 """
 
 from __future__ import annotations
 
 import html
 import os
+import posixpath
 import re
 import string
 import tempfile
@@ -20,8 +25,11 @@ from pathlib import Path
 from .model import CATALOGUE_DIR, KINDS, Catalogue, Entry, _is_url, label, quality, schema, terms
 from .scaffold import scaffold
 
-#: Generated pages live here, under catalogue/ (git-ignored, rewritten by every build).
+#: Generated fragments live here, under catalogue/ (git-ignored, rewritten by every build); the
+#: source pages are published at the same place in the site: catalogue/fiches/<id>.html.
 PAGES_DIR = "fiches"
+DIRECTORY_PAGE = f"{CATALOGUE_DIR}/partenaires"
+SUFFIXES = (".md", ".ipynb", ".rst")
 _ESCAPED = {ord(c): "\\" + c for c in string.punctuation}
 
 COLUMNS = ["Source", "Producteur", "Thèmes", "Maille la plus fine", "Licence", "Accès", "Qualité"]
@@ -30,7 +38,7 @@ FILTERS = [
     ("theme", "Thème", 2, True),
     ("maille", "Maille la plus fine", 3, False),
     ("producteur", "Producteur", 1, False),
-    ("licence", "Licence", 4, False),
+    ("licence", "Licence", 4, True),  # "ODbL, à vérifier": the licence, and the unverified ones together
     ("acces", "Accès", 5, False),
 ]
 
@@ -54,31 +62,28 @@ def md_link(text: object, url: object) -> str:
     return f"[{md(text)}](<{url}>)"
 
 
-def doc_link(text: object, docname: str, root: Path | None = None) -> str:
-    """A link to another page of the book: `docname` from the book root, without suffix.
-
-    MyST's `project:` links name the source file, so the suffix is looked up under `root`
-    (.md or .ipynb); a page that does not exist gives plain text rather than a broken link.
-    """
-    if root is not None:
-        found = next((s for s in (".md", ".ipynb", ".rst") if (root / f"{docname}{s}").is_file()), None)
-        if found is None:
-            return md(text)
-        docname += found
-    elif not docname.endswith((".md", ".ipynb", ".rst")):
-        docname += ".md"
-    return f"[{md(text)}](<project:/{docname}>)"
-
-
-def ref_link(text: object, target: str) -> str:
-    return f"[{md(text)}](<project:#{target}>)"
-
-
 def h(text: object) -> str:
-    return html.escape(str(text), quote=True)
+    """Plain text made safe for HTML (one line)."""
+    return html.escape(" ".join(str(text).split()), quote=True)
+
+
+def h_paragraphs(text: object) -> str:
+    paragraphs = [p for p in str(text).replace("\r\n", "\n").split("\n\n") if p.strip()]
+    return "\n".join(f"<p>{h(p)}</p>" for p in paragraphs)
+
+
+def h_link(text: object, url: object, css: str = "reference external") -> str:
+    if not url:
+        return h(text)
+    return f'<a class="{css}" href="{html.escape(str(url), quote=True)}">{h(text)}</a>'
+
+
+def h_external(text: object, url: object) -> str:
+    return h_link(text, url) if _is_url(url) else h(text)
 
 
 def fiche_docname(source_id: str) -> str:
+    """Where a source page is published: catalogue/fiches/<id> (.html)."""
     return f"{CATALOGUE_DIR}/{PAGES_DIR}/{source_id}"
 
 
@@ -86,10 +91,50 @@ def partner_target(partner_id: str) -> str:
     return f"partenaire-{partner_id}"
 
 
+class Links:
+    """Relative URLs from one page of the site to the others (the HTML builder's layout, docname.html).
+
+    `docs` is the set of the book's documents (Sphinx's found_docs); without it, a document exists
+    when its source file does under `root`. A missing document gives None: the caller writes plain
+    text instead of a dead link.
+    """
+
+    def __init__(self, root: Path, page: str, docs: set[str] | None = None):
+        self.root, self.page, self.docs = Path(root), page, docs
+
+    def _to(self, path: str) -> str:
+        return posixpath.relpath(path, posixpath.dirname(self.page) or ".")
+
+    def doc(self, docname: str) -> str | None:
+        exists = (docname in self.docs if self.docs is not None
+                  else any((self.root / f"{docname}{s}").is_file() for s in SUFFIXES))
+        return self._to(f"{docname}.html") if exists else None
+
+    def fiche(self, source_id: str) -> str:
+        return self._to(f"{fiche_docname(source_id)}.html")
+
+    def partner(self, partner_id: str) -> str:
+        return self._to(f"{DIRECTORY_PAGE}.html") + f"#{partner_target(partner_id)}"
+
+
+def ref_link(text: object, target: str) -> str:
+    """A Markdown link to a label of the book (checked by the `-n` build)."""
+    return f"[{md(text)}](<project:#{target}>)"
+
+
 def _table(header: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell or " " for cell in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def _html_table(header: list[str], rows: list[list[str]], caption: str = "", css: str = "table") -> str:
+    """A table of already-escaped cells, in the markup Sphinx gives its own tables."""
+    head = "".join(f'<th class="head">{cell}</th>' for cell in header)
+    body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
+    cap = f"<caption>{caption}</caption>" if caption else ""
+    return (f'<div class="pst-scrollable-table-container"><table class="{css}">{cap}'
+            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>")
 
 
 def _period(temporal: dict) -> str:
@@ -131,81 +176,100 @@ def partners_of_source(cat: Catalogue, source_id: str) -> list[Entry]:
 
 # --- one page per source ----------------------------------------------------------------------
 
-def source_page(cat: Catalogue, entry: Entry) -> str:
+def _section(anchor: str, title: str, content: str, level: int = 2) -> str:
+    return (f'<section id="{anchor}"><h{level}>{title}<a class="headerlink" href="#{anchor}" '
+            f'title="Lien vers cette rubrique">#</a></h{level}>{content}</section>')
+
+
+def source_page(cat: Catalogue, entry: Entry, links: Links | None = None) -> tuple[str, str, str]:
+    """One source page: (title, body, toc) in HTML, every YAML text escaped."""
+    links = links or Links(cat.root, fiche_docname(entry.id))
     data = entry.data
     licence_terms = terms("source", "licence").get(data["licence"], {})
     unverified = data["licence_status"] == "unverified"
-    out = ["---", "orphan: true", "---", "", f"(catalogue-{entry.id})=", f"# {md(data['title'])}", "",
-           md_paragraphs(data["description"]), ""]
-    if unverified:
-        out += ["```{warning}", f"**Licence à vérifier.** {md(data.get('licence_note', ''))}", "```", ""]
 
-    licence_text = md_link(licence_terms.get("label", data["licence"]), licence_terms.get("url"))
-    licence_text += " (vérifiée)" if not unverified else " (**à vérifier**)"
+    licence = h_external(licence_terms.get("label", data["licence"]), licence_terms.get("url"))
+    licence += " (vérifiée)" if not unverified else " (<strong>à vérifier</strong>)"
     if data.get("licence_note") and not unverified:
-        licence_text += " : " + md(data["licence_note"])
-    access = md(label("source", "access", data["access"]))
+        licence += " : " + h(data["licence_note"])
+    access = h(label("source", "access", data["access"]))
     if data.get("access_note"):
-        access += " : " + md(data["access_note"])
+        access += " : " + h(data["access_note"])
     rows = [
-        ["Producteur", md_link(_publisher(data), data["publisher"].get("url"))],
-        ["Page de référence", md_link(data["landing_page"], data["landing_page"])],
-        ["Licence", licence_text],
+        ["Producteur", h_external(_publisher(data), data["publisher"].get("url"))],
+        ["Page de référence", h_external(data["landing_page"], data["landing_page"])],
+        ["Licence", licence],
         ["Accès", access],
-        ["Couverture géographique", md(data["spatial_coverage"])],
-        ["Maille la plus fine", md(label("source", "granularity", data["granularity"]))],
-        ["Géographie de référence", md(", ".join(data.get("geography_vintage") or [])) or "non précisée"],
-        ["Période couverte", md(_period(data["temporal"]))],
-        ["Mise à jour", md(label("source", "frequency", data["frequency"]))],
-        ["Thèmes", md(", ".join(label("source", "themes", t) for t in data["themes"]))],
-        ["Mots-clés", md(", ".join(data.get("keywords") or [])) or "aucun"],
-        ["Données personnelles", md(label("source", "personal_data", data["personal_data"]))],
-        ["Dernière revue de la fiche", md(data["last_reviewed"])],
+        ["Couverture géographique", h(data["spatial_coverage"])],
+        ["Maille la plus fine", h(label("source", "granularity", data["granularity"]))],
+        ["Géographie de référence", h(", ".join(data.get("geography_vintage") or [])) or "non précisée"],
+        ["Période couverte", h(_period(data["temporal"]))],
+        ["Mise à jour", h(label("source", "frequency", data["frequency"]))],
+        ["Thèmes", h(", ".join(label("source", "themes", t) for t in data["themes"]))],
+        ["Mots-clés", h(", ".join(data.get("keywords") or [])) or "aucun"],
+        ["Données personnelles", h(label("source", "personal_data", data["personal_data"]))],
+        ["Dernière revue de la fiche", h(data["last_reviewed"])],
     ]
-    out += ["## Fiche", "", _table(["Information", "Valeur"], rows), ""]
+    sections = [("fiche", "Fiche", _html_table(["Information", "Valeur"], rows))]
 
     formats = terms("source", "distributions.format")
     dist_rows = []
     for dist in data["distributions"]:
-        links = [md_link("page d'accès", dist["url"])]
+        found = [h_external("page d'accès", dist["url"])]
         if dist.get("download_url"):
-            links.append(md_link("téléchargement direct", dist["download_url"]))
-        dist_rows.append([md(dist["title"]), md(formats.get(dist["format"], {}).get("label", dist["format"])),
-                          " ; ".join(links)])
-    out += ["## Obtenir les données", "", _table(["Ressource", "Format", "Liens"], dist_rows), ""]
+            found.append(h_external("téléchargement direct", dist["download_url"]))
+        dist_rows.append([h(dist["title"]), h(formats.get(dist["format"], {}).get("label", dist["format"])),
+                          " ; ".join(found)])
+    sections.append(("obtenir-les-donnees", "Obtenir les données",
+                     _html_table(["Ressource", "Format", "Liens"], dist_rows)))
 
     criteria = quality(data, cat.today)
     passed = sum(c.passed for c in criteria)
-    out += [f"## Qualité des métadonnées : {passed} sur {len(criteria)}", "",
-            "Un point par critère rempli, sur le modèle du score de qualité de data.gouv.fr "
-            f"(calculé le {cat.today.isoformat()}).", "",
-            _table(["Critère", "Rempli", "Détail"],
-                   [[md(c.label), "oui" if c.passed else "**non**", md(c.detail)] for c in criteria]), ""]
+    sections.append(("qualite", f"Qualité des métadonnées : {passed} sur {len(criteria)}",
+                     "<p>Un point par critère rempli, sur le modèle du score de qualité de data.gouv.fr "
+                     f"(calculé le {cat.today.isoformat()}).</p>"
+                     + _html_table(["Critère", "Rempli", "Détail"],
+                                   [[h(c.label), "oui" if c.passed else "<strong>non</strong>", h(c.detail)]
+                                    for c in criteria])))
 
     if data.get("limitations"):
-        out += ["## Limites connues", "", md_paragraphs(data["limitations"]), ""]
+        sections.append(("limites", "Limites connues", h_paragraphs(data["limitations"])))
 
-    labs = [lab for lab in data.get("labs") or [] if lab in cat.labs]
+    items = []
+    labs = [(lab, links.doc(f"labs/{lab}")) for lab in data.get("labs") or [] if lab in cat.labs]
+    if labs:
+        items.append("Labs qui l'utilisent : " + ", ".join(h_link(lab, url, "reference internal") for lab, url in labs))
     datasets = cat.datasets.get(entry.id, [])
+    if datasets:
+        names = ", ".join(h(title or name) for name, title in datasets)
+        items.append(f"{h_link('Jeux de données des labs', links.doc('datasets/index'), 'reference internal')} "
+                     f"tirés de cette source : {names}")
     partners = partners_of_source(cat, entry.id)
-    if labs or datasets or partners:
-        out += ["## Dans le livre", ""]
-        if labs:
-            out.append("- Labs qui l'utilisent : " + ", ".join(doc_link(lab, f"labs/{lab}", cat.root) for lab in labs))
-        if datasets:
-            names = ", ".join(md(title or name) for name, title in datasets)
-            out.append(f"- {doc_link('Jeux de données des labs', 'datasets/index', cat.root)} tirés de cette source : {names}")
-        if partners:
-            out.append("- Partenaires de l'annuaire liés : "
-                       + ", ".join(ref_link(_partner_name(p), partner_target(p.id)) for p in partners))
-        out.append("")
+    if partners:
+        items.append("Partenaires de l'annuaire liés : " + ", ".join(
+            h_link(_partner_name(p), links.partner(p.id), "reference internal") for p in partners))
+    if items:
+        sections.append(("dans-le-livre", "Dans le livre", "<ul>" + "".join(f"<li><p>{i}</p></li>" for i in items)
+                         + "</ul>"))
 
-    out += ["## Source", "",
-            f"{md_link(data['title'], data['landing_page'])}, {md(_publisher(data))}, "
-            f"consultée le {md(data['last_reviewed'])}. Fiche tenue dans le fichier "
-            f"`{entry.path}` du dépôt ({doc_link('comment la mettre à jour', f'{CATALOGUE_DIR}/guide')}).",
-            "", doc_link("Retour au catalogue", f"{CATALOGUE_DIR}/index"), ""]
-    return "\n".join(out)
+    guide = links.doc(f"{CATALOGUE_DIR}/guide")
+    index = links.doc(f"{CATALOGUE_DIR}/index")
+    sections.append(("source", "Source",
+                     f"<p>{h_external(data['title'], data['landing_page'])}, {h(_publisher(data))}, consultée le "
+                     f"{h(data['last_reviewed'])}. Fiche tenue dans le fichier <code>{h(entry.path)}</code> du dépôt "
+                     f"({h_link('comment la mettre à jour', guide, 'reference internal')}).</p>"
+                     f"<p>{h_link('Retour au catalogue', index, 'reference internal')}</p>"))
+
+    warning = ""
+    if unverified:
+        warning = ('<div class="admonition warning"><p class="admonition-title">Avertissement</p>'
+                   f"<p><strong>Licence à vérifier.</strong> {h(data.get('licence_note', ''))}</p></div>")
+    body = _section(entry.id, h(data["title"]), h_paragraphs(data["description"]) + warning
+                    + "".join(_section(anchor, title, content) for anchor, title, content in sections), level=1)
+    toc = (f'<ul><li><a class="reference internal" href="#">{h(data["title"])}</a><ul>'
+           + "".join(f'<li><a class="reference internal" href="#{anchor}">{title}</a></li>'
+                     for anchor, title, _ in sections) + "</ul></li></ul>")
+    return h(data["title"]), body, toc
 
 
 # --- the table of sources, with its filters ---------------------------------------------------
@@ -267,7 +331,8 @@ def _cell_values(cat: Catalogue, entry: Entry) -> list[str]:
         short_publisher(data),
         ", ".join(label("source", "themes", t) for t in data["themes"]),
         label("source", "granularity", data["granularity"]),
-        label("source", "licence", data["licence"]) + (" (à vérifier)" if data["licence_status"] == "unverified" else ""),
+        terms("source", "licence")[data["licence"]]["short"]
+        + (", à vérifier" if data["licence_status"] == "unverified" else ""),
         label("source", "access", data["access"]),
         f"{passed}/{len(criteria)}",
     ]
@@ -303,13 +368,16 @@ def sources_table(cat: Catalogue) -> str:
     form += ['<button type="reset">Tout afficher</button>', '</fieldset>',
              '<p id="dq-filtres-bilan" role="status" aria-live="polite"></p>', '</form>', '```', '']
 
-    table = ["```{list-table} Les sources du catalogue (une ligne par source ; le titre mène à sa fiche)",
-             ":header-rows: 1", ":class: dq-catalogue", ""]
-    table.append("* - " + "\n  - ".join(COLUMNS))
-    for entry, row in zip(entries, cells):
-        first = doc_link(row[0], fiche_docname(entry.id))
-        table.append("* - " + "\n  - ".join([first] + [md(v) for v in row[1:]]))
-    table += ["```", ""]
+    # The table is raw HTML: a Markdown table of thousands of rows is slow to parse, and the links
+    # go to pages that are not Sphinx documents (see the module docstring).
+    links = Links(cat.root, f"{CATALOGUE_DIR}/index")
+    rows = [[h_link(row[0], links.fiche(entry.id), "reference internal")] + [h(v) for v in row[1:]]
+            for entry, row in zip(entries, cells)]
+    table = ["```{raw} html",
+             _html_table([h(c) for c in COLUMNS], rows,
+                         caption="Les sources du catalogue (une ligne par source ; le titre mène à sa fiche)",
+                         css="table dq-catalogue"),
+             "```", ""]
     intro = [f"Le catalogue compte {len(entries)} sources. Les listes ci-dessous filtrent le tableau "
              "(elles apparaissent quand JavaScript est actif ; sinon, le tableau reste complet).", ""]
     return "\n".join(intro + form + table + ["```{raw} html", _FILTER_SCRIPT.strip(), "```", ""])
@@ -342,8 +410,9 @@ def partners_directory(cat: Catalogue) -> str:
                 f"- Site : {md_link(data['website'], data['website'])}"]
         linked = sources_of_partner(cat, p.id)
         if linked:
-            out.append("- Sources du catalogue : "
-                       + ", ".join(doc_link(s.data["title"], fiche_docname(s.id)) for s in linked))
+            links = Links(cat.root, DIRECTORY_PAGE)
+            out.append("- Sources du catalogue : " + ", ".join(
+                f'<a class="reference internal" href="{links.fiche(s.id)}">{md(s.data["title"])}</a>' for s in linked))
         out += [f"- Fiche revue le {md(data['last_reviewed'])}", ""]
     return "\n".join(out)
 
@@ -389,20 +458,26 @@ def field_reference() -> str:
 # --- writing ----------------------------------------------------------------------------------
 
 def render_all(cat: Catalogue) -> dict[str, str]:
-    """Every generated file, by name inside catalogue/fiches/."""
-    files = {f"{e.id}.md": source_page(cat, e) for e in cat.valid_sources()}
-    # Fragments included by the committed pages: a suffix Sphinx does not read as a document.
-    files["_sources.inc"] = sources_table(cat)
-    files["_partenaires.inc"] = partners_directory(cat)
-    files["_champs.inc"] = field_reference()
-    # The blank entries the staff guide shows, to copy into the forge's web editor.
-    files["modele-source.yml"] = scaffold("source", "nouvelle-source", cat.today)
-    files["modele-partenaire.yml"] = scaffold("partner", "nouvelle-organisation", cat.today)
-    return files
+    """The generated fragments of the committed pages, by file name inside catalogue/fiches/."""
+    return {
+        # Fragments included by the committed pages: a suffix Sphinx does not read as a document.
+        "_sources.inc": sources_table(cat),
+        "_partenaires.inc": partners_directory(cat),
+        "_champs.inc": field_reference(),
+        # The blank entries the staff guide shows, to copy into the forge's web editor.
+        "modele-source.yml": scaffold("source", "nouvelle-source", cat.today),
+        "modele-partenaire.yml": scaffold("partner", "nouvelle-organisation", cat.today),
+    }
+
+
+def render_fiches(cat: Catalogue, docs: set[str] | None = None) -> dict[str, tuple[str, str, str]]:
+    """Every source page: pagename -> (title, body, toc), in HTML."""
+    return {fiche_docname(e.id): source_page(cat, e, Links(cat.root, fiche_docname(e.id), docs))
+            for e in cat.valid_sources()}
 
 
 def _write_if_changed(path: Path, text: str) -> bool:
-    """Write atomically, and only on change: Sphinx re-reads a page whose file time moved."""
+    """Write atomically, and only on change: Sphinx re-reads a page whose included file moved."""
     if path.exists() and path.read_text(encoding="utf-8") == text:
         return False
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
@@ -413,7 +488,11 @@ def _write_if_changed(path: Path, text: str) -> bool:
 
 
 def write_pages(cat: Catalogue, folder: Path | None = None) -> list[Path]:
-    """Write the generated pages under catalogue/fiches/ (or `folder`); remove stale ones."""
+    """Write the fragments under catalogue/fiches/ (or `folder`); remove anything stale there.
+
+    Older versions of the book wrote one Markdown document per source in this folder: removing
+    them keeps Sphinx from reading them as documents.
+    """
     folder = Path(folder) if folder else cat.root / CATALOGUE_DIR / PAGES_DIR
     folder.mkdir(parents=True, exist_ok=True)
     files = render_all(cat)

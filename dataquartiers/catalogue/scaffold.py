@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .model import CATALOGUE_DIR, ID_EXPECTED, ID_PATTERN, KINDS, PLACEHOLDER, schema
 
-WIDTH = 92
+WIDTH = 80  # the guide shows the scaffold in a code block: no horizontal scrolling
 
 
 def _comment(node: dict, required: bool, indent: str) -> list[str]:

@@ -1,27 +1,31 @@
 """The catalogue in the book's build.
 
 - `builder-inited`: read and check the catalogue; every problem becomes a Sphinx warning with the
-  very message `make check-catalogue` prints (so `-W` fails on it); then write the generated pages
-  under catalogue/fiches/ before Sphinx looks for documents.
-- `config-inited`: the generated source pages are orphans reached from the catalogue table, not
-  entries of `_toc.yml` (2,000 of them in the sidebar of every page would make the build
-  quadratic). With `only_build_toc_files`, sphinx-external-toc excludes every file absent from the
-  toc; this hook, run after it, takes catalogue/fiches/ back out of that exclusion.
+  very message `make check-catalogue` prints (so `-W` fails on it); then write the fragments that
+  catalogue/index.md, partenaires.md and guide.md include, before Sphinx reads any document.
+- `html-collect-pages`: one page per source, catalogue/fiches/<id>.html, in the book's theme.
 - `build-finished`: publish catalogue.csv and catalogue.jsonld at the root of the HTML site.
+- `html-page-context`: the "edit this page" button of a source page opens its YAML file.
+- the role {catalogue}`insee-cog` (or {catalogue}`texte <insee-cog>`) links any page of the book to a
+  source page; an unknown id is a warning, like a broken {doc} link.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import posixpath
 from pathlib import Path
 
+from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.util import logging
+from sphinx.util.docutils import SphinxRole
+from sphinx.util.nodes import split_explicit_title
 
 from .exports import write_exports
 from .model import CATALOGUE_DIR, load_catalogue
-from .pages import PAGES_DIR, write_pages
+from .pages import PAGES_DIR, fiche_docname, render_fiches, write_pages
 
 logger = logging.getLogger(__name__)
 GENERATED = f"{CATALOGUE_DIR}/{PAGES_DIR}/"
@@ -35,12 +39,6 @@ def build_date() -> dt.date:
     return dt.date.today()
 
 
-def _keep_generated_pages(app: Sphinx, config) -> None:
-    kept = [p for p in config.exclude_patterns if not str(p).startswith(GENERATED)]
-    if len(kept) != len(config.exclude_patterns):
-        config.exclude_patterns = kept
-
-
 def _generate(app: Sphinx) -> None:
     root = Path(app.srcdir)
     if not (root / CATALOGUE_DIR).is_dir():
@@ -49,7 +47,18 @@ def _generate(app: Sphinx) -> None:
     for problem in cat.problems:
         logger.warning(str(problem), type="catalogue", subtype="check")
     write_pages(cat)
-    app.dq_catalogue = cat  # read again by build-finished for the exports
+    app.dq_catalogue = cat  # read again by the source pages, the role and the exports
+
+
+def _source_pages(app: Sphinx):
+    cat = getattr(app, "dq_catalogue", None)
+    if cat is None:
+        return
+    for pagename, (title, body, toc) in render_fiches(cat, set(app.env.found_docs)).items():
+        # What the theme's page.html needs from a document's context (Sphinx's get_doc_context).
+        yield pagename, {"title": title, "body": body, "toc": toc, "display_toc": True, "meta": {},
+                         "metatags": "", "sourcename": "", "page_source_suffix": ".md", "parents": [],
+                         "prev": None, "next": None, "rellinks": []}, "page.html"
 
 
 def _publish_exports(app: Sphinx, exception: Exception | None) -> None:
@@ -59,8 +68,38 @@ def _publish_exports(app: Sphinx, exception: Exception | None) -> None:
     write_exports(cat, app.outdir, app.config.html_baseurl or "")
 
 
+# The "edit this page" button of a source page must open the YAML file it comes from.
+_EDIT_YAML = ("{{ github_url }}/{{ github_user }}/{{ github_repo }}/edit/{{ github_version }}/{{ doc_path }}"
+              "{{ file_name | replace('" + GENERATED + "', '" + CATALOGUE_DIR + "/sources/') | replace('.md', '.yml') }}")
+
+
+def _edit_the_yaml(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+    if pagename.startswith(GENERATED) and context.get("github_user"):
+        context["edit_page_url_template"] = _EDIT_YAML
+        context["edit_page_provider_name"] = "GitHub"
+
+
+class CatalogueRole(SphinxRole):
+    """{catalogue}`insee-cog`: a link to the page of a source, titled with the source's title."""
+
+    def run(self):
+        has_title, title, source_id = split_explicit_title(self.text)
+        cat = getattr(self.env.app, "dq_catalogue", None)
+        entry = cat.sources.get(source_id) if cat else None
+        if entry is None or not entry.valid:
+            message = self.inliner.reporter.warning(
+                f"catalogue: '{source_id}' is not a source of the catalogue "
+                f"(no valid file {CATALOGUE_DIR}/sources/{source_id}.yml)", line=self.lineno)
+            return [nodes.inline(self.rawtext, title)], [message]
+        uri = posixpath.relpath(f"{fiche_docname(source_id)}.html", posixpath.dirname(self.env.docname) or ".")
+        text = title if has_title else entry.data["title"]
+        return [nodes.reference(self.rawtext, text, refuri=uri, internal=True)], []
+
+
 def setup_sphinx(app: Sphinx) -> None:
-    # After sphinx-external-toc (priority 500), which fills exclude_patterns.
-    app.connect("config-inited", _keep_generated_pages, priority=900)
     app.connect("builder-inited", _generate)
+    app.connect("html-collect-pages", _source_pages)
     app.connect("build-finished", _publish_exports)
+    # After sphinx-book-theme (priority 500), which puts the repository in the page context.
+    app.connect("html-page-context", _edit_the_yaml, priority=900)
+    app.add_role("catalogue", CatalogueRole())
