@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -68,8 +69,9 @@ THEME_A11Y_FIXES = [
     # (WCAG 2.5.3): let the content name it.
     ("search field name", ' search-button__button pst-js-only" title="Recherche" aria-label="Recherche"',
      ' search-button__button pst-js-only" title="Recherche"'),
-    # The theme switch's icons carry titles that are not in its name: hide the icons.
-    ("theme switch icons", '<i class="theme-switch ', '<i aria-hidden="true" class="theme-switch '),
+    # The theme switch's icons carry titles ("Clair", "Sombre"…) that are not in its name
+    # ("Thème"): drop the titles, the button's name and tooltip say what it does.
+    ("theme switch icons", re.compile(r'(<i (?:aria-hidden="true" )?class="theme-switch [^"]*" data-mode="\w+")\s+title="[^"]*"'), r"\1"),
     # The sidebar's expand/collapse toggles have no name at all (WCAG 4.1.2).
     ("sidebar toggles", '<summary><span class="toctree-toggle" role="presentation">',
      '<summary aria-label="Afficher ou masquer les sous-parties"><span class="toctree-toggle" role="presentation">'),
@@ -85,7 +87,7 @@ def _theme_accessibility(app: Sphinx, exception: Exception | None) -> None:
             continue
         text = original = page.read_text(encoding="utf-8")
         for _what, old, new in THEME_A11Y_FIXES:
-            text = text.replace(old, new)
+            text = old.sub(new, text) if isinstance(old, re.Pattern) else text.replace(old, new)
         if text != original:
             page.write_text(text, encoding="utf-8")
 

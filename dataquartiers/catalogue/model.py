@@ -160,8 +160,36 @@ _SYNTAX_HINTS = [
 ]
 
 
+if getattr(yaml, "CSafeLoader", None) is not None:
+    class _FastTextLoader(yaml.CSafeLoader):
+        """The same rules on libyaml's parser, ten times faster: for files without a syntax error."""
+
+        def __init__(self, stream):
+            super().__init__(stream)
+            self.duplicates: list[tuple[str, int]] = []
+
+    _FastTextLoader.yaml_implicit_resolvers = {}
+    _FastTextLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+else:  # pragma: no cover - PyYAML built without libyaml
+    _FastTextLoader = None
+
+
 def read_yaml(text: str) -> tuple[object, list[tuple[int | None, str]]]:
-    """Parse YAML text. Returns (data, [(line, message)]): a syntax error gives data None."""
+    """Parse YAML text. Returns (data, [(line, message)]): a syntax error gives data None.
+
+    libyaml parses first; on a syntax error the pure-Python parser reads the file again, so that
+    the message and its hint are the same on every machine.
+    """
+    if _FastTextLoader is not None:
+        loader = _FastTextLoader(text)
+        try:
+            data = loader.get_single_data()
+            return data, [(line, f"line {line}: field '{key}' is written twice (keep only one)")
+                          for key, line in loader.duplicates]
+        except yaml.YAMLError:
+            pass
+        finally:
+            loader.dispose()
     loader = _TextLoader(text)
     try:
         data = loader.get_single_data()
