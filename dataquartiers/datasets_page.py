@@ -94,13 +94,10 @@ def _territory(res: dict) -> str:
     return f"oui : `territory=` garde les lignes {rows} (colonne `{spec['field']}`)"
 
 
-def _catalogue(res: dict, docs: set[str]) -> str:
-    links = []
-    for cid in res.get("catalogue", []):
-        candidates = (f"catalogue/fiches/{cid}", f"catalogue/sources/{cid}", f"catalogue/{cid}")
-        target = next((d for d in candidates if d in docs), None)
-        links.append(f"{{doc}}`{cid} </{target}>`" if target else f"`{cid}`")
-    return ", ".join(links)
+def _catalogue(res: dict) -> str:
+    """Links to the catalogue's source pages, through the catalogue's own role: an unknown id
+    is a build warning there, so a dangling link cannot land."""
+    return ", ".join(f"{{catalogue}}`{cid}`" for cid in res.get("catalogue", []))
 
 
 def _columns(res: dict) -> list[str]:
@@ -117,7 +114,7 @@ def _columns(res: dict) -> list[str]:
     return lines
 
 
-def render_resource(res: dict, folder: Path, docs: set[str] = frozenset()) -> str:
+def render_resource(res: dict, folder: Path) -> str:
     """One resource as MyST markdown (a level-3 heading, then its facts)."""
     path = folder / res["path"]
     name = res["name"]
@@ -146,14 +143,14 @@ def render_resource(res: dict, folder: Path, docs: set[str] = frozenset()) -> st
         rows.append(("Sources", " ; ".join(sources)))
     rows.append(("Provenance", md(res["provenance"])))
     if res.get("catalogue"):
-        rows.append(("Catalogue", _catalogue(res, docs)))
+        rows.append(("Catalogue", _catalogue(res)))
     out += ["| Caractéristique | Valeur |", "|---|---|"] + [f"| {k} | {v} |" for k, v in rows] + [""]
     fields = res.get("schema", {}).get("fields", [])
     out += [f"````{{dropdown}} Les {len(fields)} colonnes"] + _columns(res) + ["````", ""]
     return "\n".join(out)
 
 
-def render(folder: Path | None = None, docs: set[str] = frozenset()) -> str:
+def render(folder: Path | None = None) -> str:
     """The generated part of the datasets page: a summary, then one section per theme."""
     folder = Path(folder) if folder else data.datasets_dir()
     problems = data.check_package(folder)
@@ -181,7 +178,7 @@ def render(folder: Path | None = None, docs: set[str] = frozenset()) -> str:
         if key not in by_section:
             continue
         out += [f"## {title}", ""]
-        out += [render_resource(r, folder, docs) for r in by_section[key]]
+        out += [render_resource(r, folder) for r in by_section[key]]
     return "\n".join(out)
 
 
@@ -190,7 +187,7 @@ def _source_read(app, docname: str, source: list[str]) -> None:
         return
     folder = Path(app.srcdir) / Path(docname).parent
     app.env.note_dependency(str(folder / "datapackage.json"))
-    source[0] = source[0].replace(MARKER, render(folder, set(app.env.found_docs)))
+    source[0] = source[0].replace(MARKER, render(folder))
 
 
 def setup_sphinx(app) -> None:

@@ -202,6 +202,7 @@ def test_first_lab_is_linked_to_its_sources_and_back(real):
     _, page, _ = render_fiches(real)["catalogue/fiches/insee-rp-iris"]
     assert '<a class="reference internal" href="../../labs/prise-en-main.html">prise-en-main</a>' in page
     assert 'href="../../datasets/index.html">Jeux de données des labs</a>' in page  # back to the data package
+    assert 'href="../../datasets/index.html#dataset-rennes-iris-population">' in page  # and to the resource
 
 
 # --- scaffold ---------------------------------------------------------------------------------

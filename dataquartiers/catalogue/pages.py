@@ -1,11 +1,11 @@
 """Turn the catalogue into pages: one HTML page per source, the filterable table of sources,
 the partner directory grouped by role, and the field reference of the staff guide.
 
-The source pages are written straight in HTML and handed to Sphinx's HTML builder as extra pages
-(`html-collect-pages`), in the book's theme: a Sphinx document per source would cost 50 ms or more
-each to read and write, too much for thousands of entries. The table, the directory and the field
-reference are MyST fragments included by the committed pages catalogue/index.md,
-catalogue/partenaires.md and catalogue/guide.md.
+The source pages are written straight in HTML and published by the Sphinx extension in the book's
+theme (sphinx_ext.py): a Sphinx document per source would cost 50 ms or more each to read and
+write, far too much for thousands of entries. The table, the directory and the field reference are
+MyST fragments included by the committed pages catalogue/index.md, catalogue/partenaires.md and
+catalogue/guide.md; the table is raw HTML, quick to parse at any size.
 
 Everything that comes from a YAML file is escaped before it reaches a page: `html.escape` in HTML,
 and in Markdown a backslash before every ASCII punctuation sign (so `<script>`, `*`, `{role}` or
@@ -21,6 +21,8 @@ import re
 import string
 import tempfile
 from pathlib import Path
+
+from docutils import nodes
 
 from .model import CATALOGUE_DIR, KINDS, Catalogue, Entry, _is_url, label, quality, schema, terms
 from .scaffold import scaffold
@@ -181,8 +183,13 @@ def _section(anchor: str, title: str, content: str, level: int = 2) -> str:
             f'title="Lien vers cette rubrique">#</a></h{level}>{content}</section>')
 
 
-def source_page(cat: Catalogue, entry: Entry, links: Links | None = None) -> tuple[str, str, str]:
-    """One source page: (title, body, toc) in HTML, every YAML text escaped."""
+def source_page(cat: Catalogue, entry: Entry, links: Links | None = None,
+                edit_base: str | None = None) -> tuple[str, str, str]:
+    """One source page: (title, body, toc) in HTML, every YAML text escaped.
+
+    `edit_base` is the forge's address for editing a file of the repository (".../edit/main/"): the
+    page then links to the web editor of its YAML file.
+    """
     links = links or Links(cat.root, fiche_docname(entry.id))
     data = entry.data
     licence_terms = terms("source", "licence").get(data["licence"], {})
@@ -241,8 +248,11 @@ def source_page(cat: Catalogue, entry: Entry, links: Links | None = None) -> tup
         items.append("Labs qui l'utilisent : " + ", ".join(h_link(lab, url, "reference internal") for lab, url in labs))
     datasets = cat.datasets.get(entry.id, [])
     if datasets:
-        names = ", ".join(h(title or name) for name, title in datasets)
-        items.append(f"{h_link('Jeux de données des labs', links.doc('datasets/index'), 'reference internal')} "
+        # The datasets page labels each resource `dataset-<name>` (dataquartiers/datasets_page.py).
+        page = links.doc("datasets/index")
+        names = ", ".join(h_link(title or name, page and f"{page}#{nodes.make_id('dataset-' + name)}",
+                                 "reference internal") for name, title in datasets)
+        items.append(f"{h_link('Jeux de données des labs', page, 'reference internal')} "
                      f"tirés de cette source : {names}")
     partners = partners_of_source(cat, entry.id)
     if partners:
@@ -254,9 +264,11 @@ def source_page(cat: Catalogue, entry: Entry, links: Links | None = None) -> tup
 
     guide = links.doc(f"{CATALOGUE_DIR}/guide")
     index = links.doc(f"{CATALOGUE_DIR}/index")
+    edit = f" : {h_link('la modifier dans l’éditeur de la forge', edit_base + entry.path)}" if edit_base else ""
     sections.append(("source", "Source",
                      f"<p>{h_external(data['title'], data['landing_page'])}, {h(_publisher(data))}, consultée le "
-                     f"{h(data['last_reviewed'])}. Fiche tenue dans le fichier <code>{h(entry.path)}</code> du dépôt "
+                     f"{h(data['last_reviewed'])}.</p><p>Cette fiche est tenue dans le fichier "
+                     f"<code>{h(entry.path)}</code> du dépôt{edit} "
                      f"({h_link('comment la mettre à jour', guide, 'reference internal')}).</p>"
                      f"<p>{h_link('Retour au catalogue', index, 'reference internal')}</p>"))
 
@@ -470,9 +482,10 @@ def render_all(cat: Catalogue) -> dict[str, str]:
     }
 
 
-def render_fiches(cat: Catalogue, docs: set[str] | None = None) -> dict[str, tuple[str, str, str]]:
+def render_fiches(cat: Catalogue, docs: set[str] | None = None,
+                  edit_base: str | None = None) -> dict[str, tuple[str, str, str]]:
     """Every source page: pagename -> (title, body, toc), in HTML."""
-    return {fiche_docname(e.id): source_page(cat, e, Links(cat.root, fiche_docname(e.id), docs))
+    return {fiche_docname(e.id): source_page(cat, e, Links(cat.root, fiche_docname(e.id), docs), edit_base)
             for e in cat.valid_sources()}
 
 

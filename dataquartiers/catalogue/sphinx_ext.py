@@ -6,7 +6,6 @@
 - `html-collect-pages` and `build-finished`: one page per source, catalogue/fiches/<id>.html, in
   the book's theme (see _source_pages).
 - `build-finished`: publish catalogue.csv and catalogue.jsonld at the root of the HTML site.
-- `html-page-context`: the "edit this page" button of a source page opens its YAML file.
 - the role {catalogue}`insee-cog` (or {catalogue}`texte <insee-cog>`) links any page of the book to a
   source page; an unknown id is a warning, like a broken {doc} link.
 """
@@ -61,31 +60,38 @@ MODEL_PAGE = f"{GENERATED}{MODEL_ID}"
 _TITLE, _BODY, _TOC_TITLE = "DQMODELETITRE", "<!--DQMODELECORPS-->", "DQMODELERUBRIQUE"
 
 
+def _model_toc() -> str:
+    return (f'<ul><li><a class="reference internal" href="#">{_TITLE}</a><ul><li><a class="reference internal" '
+            f'href="#{_TOC_TITLE.lower()}">{_TOC_TITLE}</a></li></ul></li></ul>')
+
+
 def _source_pages(app: Sphinx):
     if getattr(app, "dq_catalogue", None) is None:
         return
-    toc = (f'<ul><li><a class="reference internal" href="#">{_TITLE}</a><ul><li><a class="reference internal" '
-           f'href="#{_TOC_TITLE.lower()}">{_TOC_TITLE}</a></li></ul></li></ul>')
     # What the theme's page.html needs from a document's context (Sphinx's get_doc_context).
-    yield MODEL_PAGE, {"title": _TITLE, "body": _BODY, "toc": toc, "display_toc": True, "meta": {},
-                       "metatags": "", "sourcename": "", "page_source_suffix": ".md", "parents": [],
+    yield MODEL_PAGE, {"title": _TITLE, "body": _BODY, "toc": _model_toc(), "display_toc": True, "meta": {},
+                       "metatags": "", "sourcename": "", "page_source_suffix": "", "parents": [],
                        "prev": None, "next": None, "rellinks": []}, "page.html"
 
 
 def fill_frame(frame: str, model_id: str, pages: dict[str, tuple[str, str, str]]) -> dict[str, str]:
     """Each source page from the rendered model page: pagename -> HTML."""
+    # The theme rewrites the page's table of contents (pydata: one <li> per section); take the
+    # model's entry as the pattern of each section's. A theme that prints the table as given, or
+    # not at all, is handled too.
     item = re.search(r"<li[^>]*>\s*<a[^>]*href=\"#" + _TOC_TITLE.lower() + r"\"[^>]*>" + _TOC_TITLE
                      + r"</a>\s*</li>", frame)
-    if item is None:
-        raise ValueError("the theme did not keep the table of contents of the model source page")
     out = {}
     for pagename, (title, body, toc) in pages.items():
         page_id = pagename.rsplit("/", 1)[1]
-        anchors = re.findall(r'<li><a class="reference internal" href="#([^"]+)">(.*?)</a></li>', toc)
-        items = "".join(item.group(0).replace(_TOC_TITLE.lower(), anchor).replace(_TOC_TITLE, text)
-                        for anchor, text in anchors)
+        if item is not None:
+            anchors = re.findall(r'<li><a class="reference internal" href="#([^"]+)">(.*?)</a></li>', toc)
+            html = frame.replace(item.group(0), "".join(
+                item.group(0).replace(_TOC_TITLE.lower(), anchor).replace(_TOC_TITLE, text) for anchor, text in anchors))
+        else:
+            html = frame.replace(_model_toc(), toc.replace(title, _TITLE))
+        html = html.replace(model_id, page_id)
         # YAML texts only enter with the body and the title, after every marker is replaced.
-        html = frame.replace(item.group(0), items).replace(model_id, page_id)
         head, _, tail = html.partition(_BODY)
         out[pagename] = head.replace(_TITLE, title) + body + tail.replace(_TITLE, title)
     return out
@@ -98,7 +104,8 @@ def _write_source_pages(app: Sphinx, exception: Exception | None) -> None:
         return
     frame = model.read_text(encoding="utf-8")
     model.unlink()
-    for pagename, html in fill_frame(frame, MODEL_ID, render_fiches(cat, set(app.env.found_docs))).items():
+    pages = render_fiches(cat, set(app.env.found_docs), edit_base(app))
+    for pagename, html in fill_frame(frame, MODEL_ID, pages).items():
         (Path(app.outdir) / f"{pagename}.html").write_text(html, encoding="utf-8")
 
 
@@ -109,15 +116,18 @@ def _publish_exports(app: Sphinx, exception: Exception | None) -> None:
     write_exports(cat, app.outdir, app.config.html_baseurl or "")
 
 
-# The "edit this page" button of a source page must open the YAML file it comes from.
-_EDIT_YAML = ("{{ github_url }}/{{ github_user }}/{{ github_repo }}/edit/{{ github_version }}/{{ doc_path }}"
-              "{{ file_name | replace('" + GENERATED + "', '" + CATALOGUE_DIR + "/sources/') | replace('.md', '.yml') }}")
+def edit_base(app: Sphinx) -> str | None:
+    """The forge's web-editor address for the book's files, from Jupyter Book's repository settings.
 
-
-def _edit_the_yaml(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
-    if pagename.startswith(GENERATED) and context.get("github_user"):
-        context["edit_page_url_template"] = _EDIT_YAML
-        context["edit_page_provider_name"] = "GitHub"
+    Source pages are not Sphinx documents, so the theme gives them no "edit this page" button; the
+    page links to the editor of its YAML file instead.
+    """
+    options = app.config.html_theme_options or {}
+    url = str(options.get("repository_url") or "").rstrip("/")
+    if "github.com" not in url or str(options.get("use_edit_page_button", "")).lower() not in ("true", "1"):
+        return None
+    docs = str(options.get("path_to_docs") or "").strip("/")
+    return f"{url}/edit/{options.get('repository_branch') or 'main'}/" + (f"{docs}/" if docs else "")
 
 
 class CatalogueRole(SphinxRole):
@@ -142,6 +152,4 @@ def setup_sphinx(app: Sphinx) -> None:
     app.connect("html-collect-pages", _source_pages)
     app.connect("build-finished", _write_source_pages)
     app.connect("build-finished", _publish_exports)
-    # After sphinx-book-theme (priority 500), which puts the repository in the page context.
-    app.connect("html-page-context", _edit_the_yaml, priority=900)
     app.add_role("catalogue", CatalogueRole())
