@@ -371,6 +371,10 @@ def browser_notebook(nb: dict) -> dict:
     return nb
 
 
+#: Besides the labs, what the browser carries: the ethics self-assessment notebook and its charter.
+SELF_ASSESSMENT_FILES = ("ethics-charter/auto-evaluation.ipynb", "ethics-charter/charter.yml")
+
+
 def stage_contents(dest: Path, repo: Path = REPO_DIR) -> list[Path]:
     """Lay out the JupyterLite contents as in the repository: `labs/*.ipynb` (cleaned for the
     browser) and `datasets/` with the resources the labs read (the union of their bundles)."""
@@ -387,6 +391,17 @@ def stage_contents(dest: Path, repo: Path = REPO_DIR) -> list[Path]:
         target.write_text(json.dumps(browser_notebook(nb), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         written.append(target)
         carried |= set(lab_data_needs(nb_path, repo)[1])
+    # The trainees' self-assessment tool runs in the browser too, beside the charter it reads.
+    for extra in SELF_ASSESSMENT_FILES:
+        src = repo / extra
+        target = dest / extra
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if src.suffix == ".ipynb":
+            nb = json.loads(src.read_text(encoding="utf-8"))
+            target.write_text(json.dumps(browser_notebook(nb), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        else:
+            shutil.copy2(src, target)
+        written.append(target)
     datasets = repo / "datasets"
     package = json.loads((datasets / "datapackage.json").read_text(encoding="utf-8"))
     (dest / "datasets").mkdir()
@@ -495,6 +510,14 @@ ou l'adapter à votre territoire.</p>
 </div>"""
 
 
+TOOL_ACTIONS = """<div class="dq-lab-actions admonition tip">
+<p class="admonition-title">Utiliser cet outil</p>
+<p><a class="btn btn-primary dq-lab-launch" href="{launch}" target="_blank" rel="noopener">Lancer dans le navigateur</a></p>
+<p>Python tourne dans votre navigateur, sans compte ni installation ; le premier lancement prend une à
+deux minutes. Vos réponses ne sont pas enregistrées : exportez la grille (Markdown ou YAML) avant de fermer.</p>
+</div>"""
+
+
 def lab_actions_html(docname: str, config: LiteConfig) -> str:
     up = "../" * docname.count("/")
     stem = docname.rsplit("/", 1)[-1]
@@ -503,14 +526,20 @@ def lab_actions_html(docname: str, config: LiteConfig) -> str:
 
 
 def _insert_lab_actions(app, doctree, docname: str) -> None:
-    """Put the two buttons right under the title of every lab page."""
+    """Put the two buttons right under the title of every lab page (the launch button alone on
+    the self-assessment tool's page)."""
     from docutils import nodes
 
-    if not (docname.startswith("labs/") and docname.count("/") == 1
-            and (Path(app.srcdir) / f"{docname}.ipynb").exists()):
-        return
     config = load_config(Path(app.srcdir) / CONFIG_FILE_NAME)
-    raw = nodes.raw("", lab_actions_html(docname, config), format="html")
+    if f"{docname}.ipynb" in SELF_ASSESSMENT_FILES:
+        up = "../" * docname.count("/")
+        html = TOOL_ACTIONS.format(launch=f"{up}{LITE_DIR}/{config.interface}/index.html?path={docname}.ipynb")
+    elif (docname.startswith("labs/") and docname.count("/") == 1
+          and (Path(app.srcdir) / f"{docname}.ipynb").exists()):
+        html = lab_actions_html(docname, config)
+    else:
+        return
+    raw = nodes.raw("", html, format="html")
     section = next(iter(doctree.findall(nodes.section)), None)
     if section is None or not section.children or not isinstance(section[0], nodes.title):
         doctree.insert(0, raw)

@@ -67,8 +67,12 @@ def sha256_file(path: Path) -> str:
 
 def published_sha256(digest_api: str, file_name: str, opener=urllib.request.urlopen) -> str:
     """The sha256 the release page publishes for one of its files (GitHub's asset `digest`)."""
-    with opener(digest_api, timeout=60) as response:
-        release = json.loads(response.read().decode("utf-8"))
+    try:
+        with opener(digest_api, timeout=60) as response:
+            release = json.loads(response.read().decode("utf-8"))
+    except OSError as err:
+        raise KitError(f"cannot read the published sha256 of {file_name} at {digest_api} ({err}); with no "
+                       f"network, give a local copy: make offline-kit PYODIDE=/path/to/{file_name}") from None
     for asset in release.get("assets", []):
         if asset.get("name") == file_name:
             digest = asset.get("digest") or ""
@@ -358,11 +362,16 @@ def build_kit(site_dir: Path, out_dir: Path, *, pyodide: str | None = None, part
     wheels = [lite.build_wheel(wheel_dir)] + lite.browser_wheels(config)
     lock = lite.extend_lock(base_lock, wheels, config)
     roots = lab_roots(lock, config, repo)
-    shutil.copytree(site_dir, kit_dir / "site", ignore=shutil.ignore_patterns(".buildinfo", "*.doctree"))
     kit_lite = kit_dir / "site" / lite.LITE_DIR
-    shutil.rmtree(kit_lite / lite.LITE_PACKAGES_DIR, ignore_errors=True)  # the CDN lock of the online site
-    report = prune_distribution(dist, kit_lite / PYODIDE_IN_SITE, lock, roots, wheels, partial=partial)
+    try:  # pruning first: a distribution with gaps stops here, before the site is copied
+        report = prune_distribution(dist, kit_lite / PYODIDE_IN_SITE, lock, roots, wheels, partial=partial)
+    except KitError:
+        shutil.rmtree(kit_dir)
+        raise
     shutil.rmtree(wheel_dir)
+    shutil.copytree(site_dir, kit_dir / "site", ignore=shutil.ignore_patterns(".buildinfo", "*.doctree"),
+                    dirs_exist_ok=True)
+    shutil.rmtree(kit_lite / lite.LITE_PACKAGES_DIR, ignore_errors=True)  # the CDN lock of the online site
     patch_page_config(kit_lite)
     (kit_dir / "servir.py").write_text(SERVE_SCRIPT, encoding="utf-8")
     (kit_dir / "LISEZMOI.txt").write_text(README.format(version=version, packages=len(report.kept),

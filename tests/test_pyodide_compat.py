@@ -19,7 +19,7 @@ import pytest
 from conftest import REPO
 from dataquartiers import bundles, lite
 
-LABS = lite.lab_notebooks(REPO)
+LABS = lite.lab_notebooks(REPO) + [REPO / f for f in lite.SELF_ASSESSMENT_FILES if f.endswith(".ipynb")]
 
 #: Modules (and attributes) that need what a browser tab does not have.
 FORBIDDEN_MODULES = {
