@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from email.parser import Parser
 from pathlib import Path
 
+from .fetch import sha256_of
 from . import PACKAGE_DIR
 
 REPO_DIR = PACKAGE_DIR.parent
@@ -303,13 +304,6 @@ def browser_wheels(config: LiteConfig | None = None, folder: Path = WHEELS_CACHE
 
 # --- the lock file the browser reads -----------------------------------------------------------
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
 
 def extend_lock(base_lock: dict, wheels: list[Path], config: LiteConfig, *,
                 official_base_url: str | None = None) -> dict:
@@ -345,7 +339,7 @@ def extend_lock(base_lock: dict, wheels: list[Path], config: LiteConfig, *,
             depends.append(dep)
         packages[key] = {
             "name": info.name, "version": info.version, "file_name": info.path.name,
-            "install_dir": "site", "sha256": _sha256(info.path), "package_type": "package",
+            "install_dir": "site", "sha256": sha256_of(info.path), "package_type": "package",
             "imports": info.imports, "depends": sorted(depends), "unvendored_tests": False,
         }
     return lock

@@ -27,7 +27,6 @@ lock (and from the dependencies of the others) and listed in the manifest. A rea
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import shutil
@@ -39,6 +38,7 @@ import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from .fetch import sha256_of
 from . import lite
 from .bundles import lab_imports
 from .lite import REPO_DIR, LiteConfig, LiteError
@@ -56,13 +56,6 @@ class KitError(LiteError):
 
 
 # --- getting the release -----------------------------------------------------------------------
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def published_sha256(digest_api: str, file_name: str, opener=urllib.request.urlopen) -> str:
@@ -98,7 +91,7 @@ def fetch_release(url: str, cache_dir: Path, expected_sha256: str | None, digest
         if not digest_api:
             raise KitError(f"no sha256 to check {name} against: pin offline_kit.sha256 in {lite.CONFIG_FILE_NAME}")
         expected = published_sha256(digest_api, name, opener)
-    if target.exists() and sha256_file(target) == expected:
+    if target.exists() and sha256_of(target) == expected:
         return target
     part = target.with_name(name + ".part")
     try:
@@ -108,7 +101,7 @@ def fetch_release(url: str, cache_dir: Path, expected_sha256: str | None, digest
         part.unlink(missing_ok=True)
         raise KitError(f"cannot download {url} ({err}); with no network, give a local copy: "
                        "make offline-kit PYODIDE=/path/to/" + name) from None
-    actual = sha256_file(part)
+    actual = sha256_of(part)
     if actual != expected:
         part.unlink()
         raise KitError(f"{url}: sha256 is {actual}, the published value is {expected}: download refused")
@@ -158,14 +151,14 @@ def open_distribution(source: str | None, config: LiteConfig, cache_dir: Path = 
         pinned = kit.get("sha256") if url == kit["pyodide_url"] else None
         tarball = fetch_release(url, cache_dir, pinned, kit["digest_api"] if url == kit["pyodide_url"] else None)
         dist = unpack_release(tarball, cache_dir / tarball.name.removesuffix(".tar.bz2"))
-        origin = Origin("official-download", url, sha256_file(tarball))
+        origin = Origin("official-download", url, sha256_of(tarball))
     else:
         path = Path(source).expanduser().resolve()
         if path.is_dir():
             dist = path / "pyodide" if (path / "pyodide" / "pyodide.mjs").exists() else path
             origin = Origin("folder", str(path))
         elif path.is_file():
-            digest = sha256_file(path)
+            digest = sha256_of(path)
             if path.name == official_name and kit.get("sha256") and digest != kit["sha256"]:
                 raise KitError(f"{path}: sha256 is {digest}, the pinned value for {official_name} is {kit['sha256']}")
             dist = unpack_release(path, cache_dir / path.name.removesuffix(".tar.bz2"))
