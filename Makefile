@@ -9,13 +9,18 @@ PY := $(BIN)/python
 PORT ?= 8000
 BOOK_BUILD := $(BIN)/jupyter-book build --all -W -n --keep-going .
 
-.PHONY: setup site serve test bench clean vendor check-catalogue datasets help
+.PHONY: help setup vendor site serve test bench datasets clean offline-kit \
+        check-catalogue check-ethics check-secrecy
 help:
-	@echo "make serve   set up, build the book and serve it on http://127.0.0.1:$(PORT)"
-	@echo "make test    set up, then run every test (build gate, labs, browser)"
-	@echo "make site    set up and build the site into _build/html (no server)"
-	@echo "make bench   print build figures (medians of several runs)"
-	@echo "make offline-kit  build the site with its own Pyodide, packed for a room with no network"
+	@echo "make serve            set up, build the book and serve it on http://127.0.0.1:$(PORT)"
+	@echo "make test             set up, then run every test (build gate, labs, browser)"
+	@echo "make site             set up and build the site into _build/html (no server)"
+	@echo "make bench            print build, data, lab and site figures (medians of several runs)"
+	@echo "make offline-kit      build the site with its own Pyodide, packed for a room with no network"
+	@echo "make check-catalogue  check the catalogue's YAML files (sources, partners)"
+	@echo "make check-ethics     check every lab's ethics assessment"
+	@echo "make check-secrecy    check that no shipped count is under 11"
+	@echo "make datasets         remake datasets/ from ../shared/opendata (maintainers)"
 
 # --- set-up ---------------------------------------------------------------------------------
 $(VENV)/.requirements: requirements.txt pyproject.toml
@@ -58,18 +63,16 @@ check-catalogue: setup
 	$(PY) -m dataquartiers.catalogue check
 
 # every lab has a complete, checked ethics assessment (also run by the build and by make test)
-.PHONY: check-ethics
 check-ethics: setup
 	$(PY) -m dataquartiers.ethics check
 
 bench: setup
 	$(PY) -m dataquartiers.bench
 
-datasets:
+datasets: setup
 	$(PY) -m dataquartiers.prepare
 
 # no count of 1 to 10 persons or households in the shipped data (also run by make test)
-.PHONY: check-secrecy
 check-secrecy: setup
 	$(PY) -m dataquartiers.secrecy check
 
@@ -79,6 +82,5 @@ clean:
 # --- the offline training kit (dataquartiers/offline_kit.py, chapters/kit-hors-ligne.md) ---------
 # PYODIDE=<pyodide-314.0.6.tar.bz2 or an unpacked release folder>; without it, the official release
 # is downloaded once (sha256-checked) and cached.
-.PHONY: offline-kit
 offline-kit: site
 	$(PY) -m dataquartiers.offline_kit $(if $(PYODIDE),--pyodide "$(PYODIDE)")

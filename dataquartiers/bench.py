@@ -116,8 +116,58 @@ def lab_figures(runs: int = RUNS) -> list[tuple[str, str, str]]:
     return rows
 
 
+def catalogue_figures(runs: int = RUNS) -> list[tuple[str, str, str]]:
+    """Build time of the catalogue pages with the real entries and with 2,000 generated ones."""
+    from .catalogue.bench import bench_build
+
+    extra = statistics.median(bench_build(2000)["extra_seconds"] for _ in range(runs))
+    return [("catalogue pages: 2,000 entries vs the real ones", f"+{extra:.1f} s", "< +30 s")]
+
+
+def lite_figures(runs: int = RUNS) -> list[tuple[str, str, str]]:
+    """Sizes of the site, its JupyterLite part, the lab zips and a test offline kit; time from
+    page load to the JupyterLite UI ready, and to the kernel idle in the test kit.
+
+    The kit is built from the test-only partial Pyodide (tests/pyodide_partial.py: the npm core,
+    pure wheels, a micropip stand-in): the complete release cannot be fetched on these machines,
+    so its size is not the real kit's (no numpy, pandas, shapely…).
+    """
+    from . import lite, offline_kit
+
+    site = REPO / "_build" / "html"
+    if not (site / lite.LITE_DIR / "jupyter-lite.json").exists():
+        return [("JupyterLite figures", "skipped", "run `make site` first")]
+    sizes = lite.site_sizes(site)
+    rows = [("size of the built site (with lite and zips)", f"{sizes['site'] / 1e6:.1f} MB", ""),
+            ("size of the JupyterLite part", f"{sizes['lite'] / 1e6:.1f} MB", ""),
+            ("size of the lab zips", f"{sizes['bundles'] / 1e6:.1f} MB", "")]
+    lab = "labs/prise-en-main.ipynb"
+    ui = statistics.median(lite.measure_startup(site, lab).ui_ready_s for _ in range(runs))
+    rows.append(("page load → JupyterLite UI ready", f"{ui:.1f} s", ""))
+    sys.path.insert(0, str(REPO / "tests"))
+    try:
+        import pyodide_partial
+
+        with tempfile.TemporaryDirectory(prefix="dq-bench-kit-") as tmp:
+            work = Path(tmp)
+            pyodide_partial.build_partial_distribution(work / "pyodide")
+            report = offline_kit.build_kit(site, work / "out", pyodide=str(work / "pyodide"), partial=True,
+                                           cache_dir=work / "cache")
+            kit = offline_kit.kit_sizes(Path(report.folder))
+            rows += [("test offline kit (partial Pyodide): folder", f"{kit['kit'] / 1e6:.1f} MB", ""),
+                     ("test offline kit (partial Pyodide): zip", f"{kit['kit_archive'] / 1e6:.1f} MB", "")]
+            times = lite.measure_startup(Path(report.folder) / "site", lab, kernel_timeout_s=180)
+            rows.append(("test kit: page load → kernel idle", f"{times.kernel_idle_s:.1f} s"
+                         if times.kernel_idle_s else "not reached", ""))
+    except Exception as err:  # the kit needs registries for its pure wheels: say why it is absent
+        rows.append(("test offline kit", "not measured", f"{type(err).__name__}: {err}"[:80]))
+    finally:
+        sys.path.remove(str(REPO / "tests"))
+    return rows
+
+
 #: Other parts of the book add their measures here: functions returning rows.
-MEASURES = [build_figures, dataset_figures, lab_figures]
+MEASURES = [build_figures, dataset_figures, lab_figures, catalogue_figures, lite_figures]
 
 
 def main() -> int:

@@ -50,8 +50,11 @@ def test_build_gate(book_build):
 
 def test_pages_are_french(site):
     for page in pages(site):
-        root = soup_of(page).find("html")
+        soup = soup_of(page)
+        root = soup.find("html")
         assert root is not None and root.get("lang") == "fr", f"{page.relative_to(site)}: <html lang> is {root.get('lang') if root else None}"
+        english = [t["placeholder"] for t in soup.find_all(placeholder=True) if "Search" in t["placeholder"]]
+        assert not english, f"{page.relative_to(site)}: English placeholder {english}"
     # The search index uses the French stemmer.
     assert "FrenchStemmer" in (site / "_static" / "language_data.js").read_text(encoding="utf-8")
 
