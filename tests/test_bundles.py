@@ -174,3 +174,16 @@ def test_bundle_runs_alone_in_a_fresh_virtualenv(notebook, site_bundles, fresh_v
     where = subprocess.run([str(fresh_venv / "bin" / "python"), "-c", "import dataquartiers; print(dataquartiers.__file__)"],
                            capture_output=True, text=True, cwd=folder, env=env).stdout
     assert str(fresh_venv) in where and str(REPO) not in where
+
+
+# Two static analyses find what a lab reads: the zip's (bundles.datasets_read) and the ethics
+# check's (ethics.datasets_read_by). Until they become one, they must agree on every lab: a
+# dataset the zip forgets breaks the lab at home, one the assessment forgets escapes the check.
+@pytest.mark.parametrize("notebook", lite.lab_notebooks(REPO), ids=lambda p: p.stem)
+def test_the_zip_and_the_ethics_check_see_the_same_datasets(notebook):
+    from dataquartiers import ethics
+    from dataquartiers.data import resources
+
+    seen_by_ethics, problems = ethics.datasets_read_by(notebook, readers=ethics.package_readers(resources()))
+    assert not problems
+    assert set(seen_by_ethics) == set(bundles.lab_data_needs(notebook, REPO)[0].resources)
