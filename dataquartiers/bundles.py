@@ -27,7 +27,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from . import PACKAGE_DIR
-from .lite import REPO_DIR, LiteError, _zip_write, build_wheel, lab_notebooks
+from .lite import (REPO_DIR, LiteError, _zip_write, build_cache_dir, build_wheel, inputs_digest, is_unchanged,
+                   lab_notebooks, remember)
 
 #: The tables `load(…, territory=…)` reads to know which communes a territory holds.
 TERRITORY_TABLES = ("communes", "epci_communes")
@@ -129,6 +130,15 @@ def _module_tree(module: str) -> ast.Module | None:
     return ast.parse(path.read_text(encoding="utf-8"))
 
 
+@lru_cache(maxsize=64)
+def _module_facts(module: str):
+    """A module's top-level definitions, string constants and imports (parsed once per build)."""
+    tree = _module_tree(module)
+    defs = {n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    constants = _string_constants(ast.Module(body=[n for n in tree.body if isinstance(n, ast.Assign)], type_ignores=[]))
+    return defs, constants, _imports(tree)
+
+
 def _function_datasets(module: str, function: str, known: set[str], seen: set | None = None) -> set[str]:
     """Dataset names a function of the package mentions, directly, through the module-level
     constants it uses, or through the functions of the package it calls."""
@@ -136,15 +146,12 @@ def _function_datasets(module: str, function: str, known: set[str], seen: set | 
     if (module, function) in seen or module == DATA_MODULE:
         return set()  # the data module's own functions read what they are asked
     seen.add((module, function))
-    tree = _module_tree(module)
-    if tree is None:
+    if _module_tree(module) is None:
         return set()
-    defs = {n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    defs, module_constants, imports = _module_facts(module)
     target = defs.get(function)
     if target is None:
         return set()
-    module_constants = _string_constants(ast.Module(body=[n for n in tree.body if isinstance(n, ast.Assign)], type_ignores=[]))
-    imports = _imports(tree)
     found: set[str] = set()
     for node in ast.walk(target):
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in known:
@@ -249,21 +256,32 @@ def _pins(requirements: Path) -> dict[str, str]:
     return pins
 
 
-def _dependency_closure(roots: list[str]) -> set[str]:
-    """Normalised names of the installed distributions the roots need (no extras)."""
+@lru_cache(maxsize=None)
+def _requires(name: str) -> tuple[str, ...]:
     from importlib.metadata import PackageNotFoundError, requires
 
+    try:
+        return tuple(requires(name) or [])
+    except PackageNotFoundError:
+        return ()
+
+
+@lru_cache(maxsize=1)
+def _packages_distributions() -> dict[str, list[str]]:
+    from importlib.metadata import packages_distributions
+
+    return packages_distributions()
+
+
+def _dependency_closure(roots: list[str]) -> set[str]:
+    """Normalised names of the installed distributions the roots need (no extras)."""
     seen, todo = set(), [re.sub(r"[-_.]+", "-", r).lower() for r in roots]
     while todo:
         name = todo.pop()
         if name in seen:
             continue
         seen.add(name)
-        try:
-            reqs = requires(name) or []
-        except PackageNotFoundError:
-            continue
-        for req in reqs:
+        for req in _requires(name):
             if ";" in req and "extra" in req.split(";", 1)[1]:
                 continue
             todo.append(re.sub(r"[-_.]+", "-", re.match(r"[A-Za-z0-9._-]+", req).group(0)).lower())
@@ -290,11 +308,10 @@ def requirements_for(nb: dict, repo: Path = REPO_DIR, wheel_name: str = "") -> l
     """The bundle's requirements: the package's wheel, then every pinned distribution of the
     book's requirements.txt that the lab and the package need, then the Jupyter front end."""
     import tomllib
-    from importlib.metadata import packages_distributions
 
     pins = _pins(repo / "requirements.txt")
     roots = list(tomllib.loads((repo / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"])
-    distributions = packages_distributions()
+    distributions = _packages_distributions()
     stdlib = set(sys.stdlib_module_names)
     roots += list(FRONT_END)
     for root in roots:
@@ -520,20 +537,42 @@ def build_bundle(notebook: Path, dest_dir: Path, repo: Path = REPO_DIR, wheel: P
     return target
 
 
-def build_all(dest_dir: Path, repo: Path = REPO_DIR) -> list[Path]:
-    wheel = build_wheel(dest_dir / ".wheel")
-    try:
-        return [build_bundle(nb, dest_dir, repo, wheel) for nb in lab_notebooks(repo)]
-    finally:
-        wheel.unlink(missing_ok=True)
-        (dest_dir / ".wheel").rmdir()
+def _bundle_inputs(notebook: Path, repo: Path) -> str:
+    """Everything a lab's zip is made of: the notebook, the data it carries, the package."""
+    _needs, carried = lab_data_needs(notebook, repo)
+    package = json.loads((repo / "datasets" / "datapackage.json").read_text(encoding="utf-8"))
+    data = [repo / "datasets" / r["path"] for r in package["resources"] if r["name"] in carried]
+    return inputs_digest([notebook, repo / "datasets" / "datapackage.json", repo / "requirements.txt",
+                          repo / "pyproject.toml", PACKAGE_DIR, *data], repo)
+
+
+def build_all(dest_dir: Path, repo: Path = REPO_DIR, cache_dir: Path | None = None) -> list[Path]:
+    """Every lab's zip. With `cache_dir`, a zip whose inputs did not change is kept as it is."""
+    labs = lab_notebooks(repo)
+    todo = {}
+    for nb in labs:
+        digest = _bundle_inputs(nb, repo) if cache_dir else ""
+        if cache_dir and (dest_dir / f"{nb.stem}.zip").exists() and is_unchanged(cache_dir, f"bundle-{nb.stem}", digest):
+            continue
+        todo[nb] = digest
+    if todo:
+        wheel = build_wheel(dest_dir / ".wheel")
+        try:
+            for nb, digest in todo.items():
+                build_bundle(nb, dest_dir, repo, wheel)
+                if cache_dir:
+                    remember(cache_dir, f"bundle-{nb.stem}", digest)
+        finally:
+            wheel.unlink(missing_ok=True)
+            (dest_dir / ".wheel").rmdir()
+    return [dest_dir / f"{nb.stem}.zip" for nb in labs]
 
 
 def _build_bundles(app, exception) -> None:
-    """Sphinx build-finished: the zips linked from the lab pages."""
+    """Sphinx build-finished: the zips linked from the lab pages (only those whose inputs changed)."""
     if exception is not None or app.builder.format != "html":
         return
-    build_all(Path(app.outdir) / BUNDLES_DIR, Path(app.srcdir))
+    build_all(Path(app.outdir) / BUNDLES_DIR, Path(app.srcdir), cache_dir=build_cache_dir(app))
 
 
 def main(argv: list[str] | None = None) -> int:

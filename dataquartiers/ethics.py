@@ -601,8 +601,12 @@ def assessment_path(notebook: Path) -> Path:
 
 
 def check_assessment(path: Path, notebook: Path, charter: Charter, resources: Mapping[str, dict],
-                     root: Path | None = None) -> tuple[LabAssessment | None, list[str]]:
-    """Check one lab's assessment against the charter, its notebook and the data package."""
+                     root: Path | None = None, readers: Mapping[str, set[str]] | None = None
+                     ) -> tuple[LabAssessment | None, list[str]]:
+    """Check one lab's assessment against the charter, its notebook and the data package.
+
+    `readers`: `package_readers(resources)`, computed once by the caller that checks many labs.
+    """
     shown, nb_shown = _display(path, root), _display(notebook, root)
     try:
         data = _read_yaml(path, shown)
@@ -612,7 +616,8 @@ def check_assessment(path: Path, notebook: Path, charter: Charter, resources: Ma
         return None, [f"{shown}: expected a mapping (summary, assessed, datasets, principles, risks), "
                       f"got {_json_type(data)}"]
     errors = _validate(data, assessment_schema(charter), shown)
-    read, problems = datasets_read_by(notebook, nb_shown, package_readers(resources))
+    read, problems = datasets_read_by(notebook, nb_shown,
+                                      package_readers(resources) if readers is None else readers)
     errors += problems
     declared = {}
     for entry in data.get("datasets") or []:
@@ -694,6 +699,7 @@ def check_repository(root: Path | str = REPO_DIR, *, charter_path: Path | None =
     except (EthicsError, FileNotFoundError) as err:
         return Report(root, None, [], str(err).splitlines(), labs)
     resources, errors = _package_resources(root, datasets_folder)
+    readers = package_readers(resources)
     assessments = []
     for notebook in labs:
         path = assessment_path(notebook)
@@ -702,7 +708,7 @@ def check_repository(root: Path | str = REPO_DIR, *, charter_path: Path | None =
                           f"{_display(path, root)} (python -m dataquartiers.ethics new "
                           f"{_display(notebook, root)})")
             continue
-        assessment, problems = check_assessment(path, notebook, charter, resources, root)
+        assessment, problems = check_assessment(path, notebook, charter, resources, root, readers)
         errors += problems
         if assessment:
             assessments.append(assessment)
@@ -1423,8 +1429,27 @@ def _on_source_read(app, docname: str, source: list[str]) -> None:
     source[0] = text
 
 
+def _generated_pages_inputs(root: Path) -> str:
+    """A digest of everything the generated charter pages are made of: the charter, the data
+    package, every lab and its assessment (titles, scores), the table of contents (order)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    paths = [root / CHARTER_FILE, root / DATAPACKAGE_FILE, root / "_toc.yml"]
+    paths += sorted((root / LABS_DIR).glob("*.ipynb")) + sorted((root / LABS_DIR).glob("*" + ASSESSMENT_SUFFIX))
+    for path in paths:
+        if path.exists():
+            digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def _on_env_get_outdated(app, env, added, changed, removed) -> list[str]:
-    """The generated pages depend on every assessment: re-read them whenever anything is built."""
+    """The generated pages depend on every lab and assessment: re-read them when one of these
+    changed since the last build (a Sphinx dependency alone would miss an added lab)."""
+    digest = _generated_pages_inputs(Path(app.srcdir))
+    if getattr(env, "dq_ethics_inputs", None) == digest:
+        return []
+    env.dq_ethics_inputs = digest
     return [d for d in env.found_docs if d.startswith("ethics-charter/") and not d.endswith("auto-evaluation")]
 
 

@@ -416,6 +416,43 @@ def stage_contents(dest: Path, repo: Path = REPO_DIR) -> list[Path]:
     return written
 
 
+# --- skipping work whose inputs did not change ----------------------------------------------
+# The JupyterLite build and the lab zips take most of a no-change rebuild: each records a digest
+# of its inputs in the build folder and is skipped when they are the same and its output exists.
+
+def inputs_digest(paths, root: Path) -> str:
+    """sha256 over the files (folders: every file below) of `paths`: relative names and bytes."""
+    digest = hashlib.sha256()
+    files = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            files += [f for f in path.rglob("*") if f.is_file() and "__pycache__" not in f.parts]
+        elif path.exists():
+            files.append(path)
+    for f in sorted(set(files)):
+        try:
+            name = f.relative_to(root).as_posix()
+        except ValueError:
+            name = f.as_posix()
+        digest.update(name.encode() + b"\0" + f.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def build_cache_dir(app) -> Path:
+    """Where this build keeps its digests: beside its html output (never published)."""
+    return Path(app.outdir).parent / ".dq-build-cache"
+
+
+def is_unchanged(cache_dir: Path, key: str, digest: str) -> bool:
+    record = Path(cache_dir) / f"{key}.sha256"
+    return record.exists() and record.read_text(encoding="utf-8").strip() == digest
+
+
+def remember(cache_dir: Path, key: str, digest: str) -> None:
+    Path(cache_dir).mkdir(parents=True, exist_ok=True)
+    (Path(cache_dir) / f"{key}.sha256").write_text(digest + "\n", encoding="utf-8")
+
+
 # --- the Sphinx side -------------------------------------------------------------------------
 
 def _work_dir(app) -> Path:
@@ -460,6 +497,37 @@ def _prepare_lite(app, exception) -> None:
         stale.unlink(missing_ok=True)
 
 
+def _lite_inputs(app) -> str:
+    work = _work_dir(app)
+    srcdir = Path(app.srcdir)
+    return inputs_digest([work / "contents", work / "jupyter-lite.json", srcdir / CONFIG_FILE_NAME,
+                          srcdir / "requirements.txt", srcdir / "pyproject.toml", PACKAGE_DIR], srcdir)
+
+
+def _lite_build_if_changed(app, exception) -> None:
+    """jupyterlite-sphinx's build step, run only when its inputs changed since the last build."""
+    from jupyterlite_sphinx.jupyterlite_sphinx import jupyterlite_build
+
+    app.dq_lite_skipped = False
+    if exception is None and app.builder.format == "html":
+        digest = _lite_inputs(app)
+        if (Path(app.outdir) / LITE_DIR / "jupyter-lite.json").exists() and \
+                is_unchanged(build_cache_dir(app), "jupyterlite", digest):
+            app.dq_lite_skipped = True
+            return
+    jupyterlite_build(app, exception)
+
+
+def _take_over_lite_build(app, config) -> None:
+    """Replace jupyterlite-sphinx's build-finished listener by `_lite_build_if_changed`."""
+    from jupyterlite_sphinx.jupyterlite_sphinx import jupyterlite_build
+
+    for listener in list(app.events.listeners.get("build-finished", [])):
+        if listener.handler is jupyterlite_build:
+            app.disconnect(listener.id)
+            app.connect("build-finished", _lite_build_if_changed, priority=listener.priority)
+
+
 def write_browser_packages(lite_dir: Path, config: LiteConfig | None = None) -> Path:
     """Put our wheels and the extended lock (official packages from the CDN) into the lite site."""
     config = config or load_config()
@@ -488,8 +556,11 @@ def _finish_lite(app, exception) -> None:
         from sphinx.errors import ExtensionError
 
         raise ExtensionError(f"{lite_dir}/jupyter-lite.json is missing: the JupyterLite build did not run")
+    if getattr(app, "dq_lite_skipped", False):
+        return  # same inputs as the last build: its packages are in place
     write_browser_packages(lite_dir)
     Path(app.srcdir, ".jupyterlite.doit.db").unlink(missing_ok=True)
+    remember(build_cache_dir(app), "jupyterlite", _lite_inputs(app))
 
 
 LAB_ACTIONS = """<div class="dq-lab-actions admonition tip">
@@ -552,6 +623,8 @@ def _drop_external_stylesheets(app, pagename, templatename, context, doctree) ->
 def setup_sphinx(app) -> None:
     # before jupyterlite-sphinx's own config-inited handler (priority 500)
     app.connect("config-inited", _configure, priority=400)
+    # every extension is set up by then, jupyterlite-sphinx included
+    app.connect("config-inited", _take_over_lite_build)
     app.connect("doctree-resolved", _insert_lab_actions)
     app.connect("html-page-context", _drop_external_stylesheets)
     # around jupyterlite-sphinx's build-finished handler (priority 500), which runs the lite build

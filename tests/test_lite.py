@@ -196,3 +196,32 @@ def test_a_broken_config_names_the_file_and_the_field(tmp_path):
     bad.write_text(json.dumps(config))
     with pytest.raises(lite.LiteError, match="field 'DataQuartiersLite.interface' is 'retro'; expected 'notebooks' or 'lab'"):
         lite.load_config(bad)
+
+
+def test_inputs_digest_skips_only_unchanged_work(tmp_path):
+    """The lite build and the zips are skipped on a rebuild only when none of their inputs changed."""
+    folder = tmp_path / "in"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "a.txt").write_text("a")
+    (folder / "sub" / "b.txt").write_text("b")
+    first = lite.inputs_digest([folder], tmp_path)
+    cache = tmp_path / "cache"
+    assert not lite.is_unchanged(cache, "work", first)
+    lite.remember(cache, "work", first)
+    assert lite.is_unchanged(cache, "work", lite.inputs_digest([folder], tmp_path))
+    (folder / "sub" / "b.txt").write_text("b, edited")
+    assert not lite.is_unchanged(cache, "work", lite.inputs_digest([folder], tmp_path))
+    (folder / "sub" / "b.txt").write_text("b")
+    (folder / "c.txt").write_text("")  # a new, even empty, file is a change
+    assert not lite.is_unchanged(cache, "work", lite.inputs_digest([folder], tmp_path))
+
+
+def test_rebuilt_zip_follows_its_notebook(tmp_path):
+    from dataquartiers import bundles
+
+    dest, cache = tmp_path / "bundles", tmp_path / "cache"
+    dest.mkdir()
+    zips = bundles.build_all(dest, REPO, cache_dir=cache)
+    stamps = {z.name: z.stat().st_mtime_ns for z in zips}
+    again = bundles.build_all(dest, REPO, cache_dir=cache)
+    assert {z.name: z.stat().st_mtime_ns for z in again} == stamps, "unchanged labs were zipped again"
