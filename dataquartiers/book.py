@@ -4,7 +4,9 @@
   from the site itself, so widget pages need no CDN. They are copied into the *output*
   `_static/dq-vendor/` once the build is done (Sphinx resolves a relative `add_js_file` path there);
   they are not in a source `_static/` folder, whose js/css Jupyter Book would add to every page.
-- Hooks of the other parts of the book (datasets page, catalogue, ethics charter) register here.
+- Write a French `index.html` redirect, and mend three accessibility faults of the theme.
+- Hooks of the other parts of the book (datasets page, catalogue, ethics charter, JupyterLite and
+  the lab zips) register here.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ REPO_DIR = PACKAGE_DIR.parent
 NODE_MODULES = REPO_DIR / "node_modules"
 VENDOR_DIR = PACKAGE_DIR / "_vendor"
 
-#: What the site serves under `vendor/`, by source folder in node_modules.
+#: The widget manager's icon fonts, served beside it.
 WIDGET_FILE_SUFFIXES = (".woff", ".woff2", ".ttf", ".eot", ".svg")
 
 
@@ -51,7 +51,6 @@ def vendor(node_modules: Path = NODE_MODULES, target: Path = VENDOR_DIR) -> list
         shutil.rmtree(target)
     (target / "leaflet").mkdir(parents=True)
     (target / "widgets").mkdir(parents=True)
-    written = []
     shutil.copy2(leaflet / "leaflet.js", target / "leaflet" / "leaflet.js")
     css = _inline_images((leaflet / "leaflet.css").read_text(encoding="utf-8"), leaflet / "images")
     (target / "leaflet" / "leaflet.css").write_text(css, encoding="utf-8")
@@ -100,8 +99,7 @@ def vendor(node_modules: Path = NODE_MODULES, target: Path = VENDOR_DIR) -> list
             src = node_modules / pkg / license_file
             if src.exists():
                 shutil.copy2(src, target / f"{pkg.replace('/', '_')}-{license_file}")
-    written = sorted(p for p in target.rglob("*") if p.is_file())
-    return written
+    return sorted(p for p in target.rglob("*") if p.is_file())
 
 
 def main() -> int:
