@@ -648,9 +648,6 @@ def site_sizes(html_dir: Path) -> dict[str, int]:
             "bundles": folder_size(html_dir / "bundles") if (html_dir / "bundles").exists() else 0}
 
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 UI_READY_JS = ("() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
                " && window.jupyterapp.shell.currentWidget.sessionContext")
 KERNEL_IDLE_JS = ("() => { const w = window.jupyterapp.shell.currentWidget; const sc = w && w.sessionContext;"
@@ -671,53 +668,22 @@ def measure_startup(site_root: Path, notebook: str, *, kernel_timeout_s: float =
     Chromium with every other host cut off; time page load → UI ready (and → kernel idle when
     `kernel_timeout_s` > 0). Requests leaving 127.0.0.1 are recorded and aborted.
     """
-    import functools
-    import http.server
-    import threading
-
-    from playwright.sync_api import sync_playwright
+    from .headless import offline_page, serve_folder
 
     config = load_config()
     result = StartupTimes()
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    class Server(http.server.ThreadingHTTPServer):
-        def handle_error(self, request, client_address):
-            pass  # a browser that closes a connection early is not an error of the measure
-
-    server = Server(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site_root)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            context = browser.new_context(locale="fr-FR")
-
-            def route(r):
-                if r.request.url.startswith((base, "data:", "blob:")):
-                    r.continue_()
-                else:
-                    result.external_requests.append(r.request.url)
-                    r.abort()
-
-            context.route("**/*", route)
-            page = context.new_page()
-            start = time.perf_counter()
-            page.goto(f"{base}/{LITE_DIR}/{config.interface}/index.html?path={notebook}")
-            try:
-                page.wait_for_function(UI_READY_JS, timeout=ui_timeout_s * 1000)
-                result.ui_ready_s = round(time.perf_counter() - start, 2)
-                if kernel_timeout_s:
-                    page.wait_for_function(KERNEL_IDLE_JS, timeout=kernel_timeout_s * 1000, polling=200)
-                    result.kernel_idle_s = round(time.perf_counter() - start, 2)
-            except Exception as err:  # a timeout is a measure too: report it, do not crash the bench
-                result.error = str(err).splitlines()[0][:300]
-            browser.close()
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_folder(site_root) as base, offline_page() as (page, traffic):
+        start = time.perf_counter()
+        page.goto(f"{base}/{LITE_DIR}/{config.interface}/index.html?path={notebook}")
+        try:
+            page.wait_for_function(UI_READY_JS, timeout=ui_timeout_s * 1000)
+            result.ui_ready_s = round(time.perf_counter() - start, 2)
+            if kernel_timeout_s:
+                page.wait_for_function(KERNEL_IDLE_JS, timeout=kernel_timeout_s * 1000, polling=200)
+                result.kernel_idle_s = round(time.perf_counter() - start, 2)
+        except Exception as err:  # a timeout is a measure too: report it, do not crash the bench
+            result.error = str(err).splitlines()[0][:300]
+    result.external_requests = list(traffic.external)
     return result
 
 

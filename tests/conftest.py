@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import http.server
 import socket
 import subprocess
 import sys
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from dataquartiers.headless import serve_folder  # noqa: F401  (tests import it from here)
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -39,25 +37,6 @@ def site(book_build: Build) -> Path:
     if book_build.returncode != 0 or not (book_build.html / "index.html").exists():
         pytest.fail("the book did not build (see test_build_gate for the output)")
     return book_build.html
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):  # keep the test output readable
-        pass
-
-
-@contextlib.contextmanager
-def serve_folder(folder: Path):
-    """Serve a folder on 127.0.0.1 (a free port) for the time of a `with` block; yields the base URL."""
-    handler = functools.partial(_QuietHandler, directory=str(folder))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture(scope="session")
