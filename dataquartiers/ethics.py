@@ -96,6 +96,14 @@ class Theme:
     principles: tuple[Principle, ...]
 
 
+def _by_id(items, wanted: str, what: str):
+    """The item of `items` whose `id` is `wanted`; a KeyError listing the ids otherwise."""
+    for item in items:
+        if item.id == wanted:
+            return item
+    raise KeyError(f"unknown {what} '{wanted}' (the charter's {what}s are: {', '.join(i.id for i in items)})")
+
+
 @dataclass(frozen=True)
 class Charter:
     title: str
@@ -116,18 +124,10 @@ class Charter:
         return [p.id for p in self.principles]
 
     def principle(self, principle_id: str) -> Principle:
-        for p in self.principles:
-            if p.id == principle_id:
-                return p
-        raise KeyError(f"unknown principle '{principle_id}' (the charter's principles are: "
-                       f"{', '.join(self.principle_ids)})")
+        return _by_id(self.principles, principle_id, "principle")
 
     def theme(self, theme_id: str) -> Theme:
-        for t in self.themes:
-            if t.id == theme_id:
-                return t
-        raise KeyError(f"unknown theme '{theme_id}' (the charter's themes are: "
-                       f"{', '.join(t.id for t in self.themes)})")
+        return _by_id(self.themes, theme_id, "theme")
 
     def level(self, score: int) -> Level:
         return next(lv for lv in self.scale if lv.level == score)
