@@ -489,3 +489,11 @@ def test_the_datasets_page_hook_replaces_the_marker(tmp_path):
 
 def test_the_marker_is_in_the_datasets_page():
     assert datasets_page.MARKER in (DATASETS / "index.md").read_text(encoding="utf-8")
+
+
+def test_communes_of_a_commune_brings_its_arrondissements():
+    lyon = data.communes_of("69123", DATASETS)
+    assert {"69123", *(f"6938{i}" for i in range(1, 10))} == lyon
+    assert data.communes_of("35238", DATASETS) == {"35238"}
+    with pytest.raises(UnknownTerritoryError):
+        data.communes_of("99999", DATASETS)
