@@ -23,18 +23,23 @@ help:
 	@echo "make datasets         remake datasets/ from ../shared/opendata (maintainers)"
 
 # --- set-up ---------------------------------------------------------------------------------
+# The labs' library `dataquartiers` is installed in editable mode (it is the package pyproject.toml
+# describes, the one trainees get); the build tooling `booktools` is never packaged: a .pth file
+# puts the repository on the venv's path so that `python -m booktools…` and the book's Sphinx
+# extension import it from any folder.
 $(VENV)/.requirements: requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(PY) -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()["purelib"], "dataquartiers-booktools.pth").write_text("$(CURDIR)\n")'
 	@touch $@
 
 node_modules/.dq-installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-dataquartiers/_vendor/.done: node_modules/.dq-installed $(VENV)/.requirements dataquartiers/vendor.py
-	$(PY) -m dataquartiers.vendor
+dataquartiers/_vendor/.done: node_modules/.dq-installed $(VENV)/.requirements booktools/vendor.py
+	$(PY) -m booktools.vendor
 	@touch $@
 
 setup: $(VENV)/.requirements dataquartiers/_vendor/.done $(VENV)/.browser-wheels
@@ -42,9 +47,9 @@ setup: $(VENV)/.requirements dataquartiers/_vendor/.done $(VENV)/.browser-wheels
 vendor: dataquartiers/_vendor/.done
 
 # The pure wheels the labs need in the browser and the Pyodide lock lacks (folium, ipywidgets…),
-# at the versions installed here; the build only reads them (dataquartiers/lite.py).
+# at the versions installed here; the build only reads them (booktools/lite.py).
 $(VENV)/.browser-wheels: $(VENV)/.requirements jupyter_lite_config.json
-	$(PY) -m dataquartiers.lite fetch-wheels
+	$(PY) -m booktools.lite fetch-wheels
 	@touch $@
 
 # --- the book -------------------------------------------------------------------------------
@@ -60,17 +65,17 @@ test: setup
 	$(PY) -m pytest tests
 
 check-catalogue: setup
-	$(PY) -m dataquartiers.catalogue check
+	$(PY) -m booktools.catalogue check
 
 # every lab has a complete, checked ethics assessment (also run by the build and by make test)
 check-ethics: setup
-	$(PY) -m dataquartiers.ethics check
+	$(PY) -m booktools.ethics check
 
 bench: setup
-	$(PY) -m dataquartiers.bench
+	$(PY) -m booktools.bench
 
 datasets: setup
-	$(PY) -m dataquartiers.prepare
+	$(PY) -m booktools.prepare
 
 # no count of 1 to 10 persons or households in the shipped data (also run by make test)
 check-secrecy: setup
@@ -79,8 +84,8 @@ check-secrecy: setup
 clean:
 	rm -rf _build
 
-# --- the offline training kit (dataquartiers/offline_kit.py, chapters/kit-hors-ligne.md) ---------
+# --- the offline training kit (booktools/offline_kit.py, chapters/kit-hors-ligne.md) ---------
 # PYODIDE=<pyodide-314.0.6.tar.bz2 or an unpacked release folder>; without it, the official release
 # is downloaded once (sha256-checked) and cached.
 offline-kit: site
-	$(PY) -m dataquartiers.offline_kit $(if $(PYODIDE),--pyodide "$(PYODIDE)")
+	$(PY) -m booktools.offline_kit $(if $(PYODIDE),--pyodide "$(PYODIDE)")

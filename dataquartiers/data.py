@@ -174,6 +174,22 @@ def count_columns(name_or_resource: str | dict, folder: Path | None = None) -> l
     return [f["name"] for f in res.get("schema", {}).get("fields", []) if f.get("dq:count_of")]
 
 
+def reads(*names: str, where=None):
+    """Declare which datasets a function of this library reads (a decorator).
+
+    The tools that give a lab exactly its data (the zips, the browser, the ethics check) find the
+    datasets a notebook reads without running it; a call to a function of the library counts for
+    what the function declares here: dataset names, and/or `where`, a test on each resource's
+    descriptor (e.g. "every resource of QPV contours"), so that a lab that calls it carries every
+    dataset a trainee could reach by changing the territory.
+    """
+    def mark(func):
+        func.dq_reads = (tuple(names), where)
+        return func
+
+    return mark
+
+
 # --- reading --------------------------------------------------------------------------------
 
 # Frictionless field types → pandas dtypes. Codes (INSEE, QPV, IRIS) are strings: "01001" must
@@ -500,6 +516,7 @@ def load(name: str, territory: str | None = None, *, folder: Path | None = None)
 
 # --- an indicator over the whole national Filosofi file -----------------------------------------
 
+@reads("filosofi_iris_2018")
 def iris_poverty_gap(filosofi: pd.DataFrame | None = None) -> pd.DataFrame:
     """For every IRIS of the national Filosofi 2018 file: its poverty rate against its commune's.
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .data import UnknownTerritoryError, load, resources
+from .data import UnknownTerritoryError, load, reads, resources
 
 QPV_CONTOURS = ("qpv2015_ille_et_vilaine", "qpv2015_marseille", "qpv2015_occitanie")
 IRIS_CONTOURS = ("rennes_iris_population", "iris_chaleur_lcz")
@@ -37,11 +37,13 @@ def _first_covering(names: tuple[str, ...], territory: str, columns: list[str], 
     return gpd.GeoDataFrame(pd.concat(found, ignore_index=True), geometry="geometry", crs="EPSG:4326")
 
 
+@reads(*QPV_CONTOURS)
 def qpv_contours(territory: str):
     """QPV 2015 contours of a territory (commune, EPCI or department code)."""
     return _first_covering(QPV_CONTOURS, territory, QPV_COLUMNS, "QPV contours")
 
 
+@reads(*IRIS_CONTOURS)
 def iris_contours(territory: str):
     """IRIS contours of a territory (commune, EPCI or department code)."""
     return _first_covering(IRIS_CONTOURS, territory, IRIS_COLUMNS, "IRIS contours")

@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     checked = sum(1 for n in names if data.count_columns(n, folder))
     if found:
         print(f"secrecy: {len(found)} count(s) under {THRESHOLD} in {folder}: mask them "
-              "(dataquartiers/prepare.py) or document the producer's masking.", file=sys.stderr)
+              "(booktools/prepare.py) or document the producer's masking.", file=sys.stderr)
         return 1
     print(f"secrecy: OK, no count of 1 to {THRESHOLD - 1} in the {checked} resources with count fields "
           f"(of {len(names)} in {folder / 'datapackage.json'}).")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from dataquartiers.headless import serve_folder  # noqa: F401  (tests import it from here)
+from booktools.headless import serve_folder  # noqa: F401  (tests import it from here)
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

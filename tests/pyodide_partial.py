@@ -22,7 +22,8 @@ import sys
 import zipfile
 from pathlib import Path
 
-from dataquartiers import lite, offline_kit
+from booktools import lite, offline_kit
+from booktools.wheels import zip_write
 
 HERE = Path(__file__).resolve().parent
 STANDIN_SRC = HERE / "fixtures" / "lite" / "micropip_standin" / "micropip"
@@ -38,11 +39,11 @@ def standin_wheel(dest: Path, file_name: str) -> Path:
     wheel = dest / file_name
     with zipfile.ZipFile(wheel, "w") as zf:
         for path in sorted(STANDIN_SRC.glob("*.py")):
-            lite._zip_write(zf, f"micropip/{path.name}", path.read_bytes())
+            zip_write(zf, f"micropip/{path.name}", path.read_bytes())
         info = f"micropip-{version}.dist-info"
-        lite._zip_write(zf, f"{info}/METADATA", f"Metadata-Version: 2.1\nName: micropip\nVersion: {version}\n".encode())
-        lite._zip_write(zf, f"{info}/WHEEL", b"Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
-        lite._zip_write(zf, f"{info}/RECORD", b"")
+        zip_write(zf, f"{info}/METADATA", f"Metadata-Version: 2.1\nName: micropip\nVersion: {version}\n".encode())
+        zip_write(zf, f"{info}/WHEEL", b"Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+        zip_write(zf, f"{info}/RECORD", b"")
     return wheel
 
 

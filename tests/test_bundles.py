@@ -18,62 +18,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO
-from dataquartiers import bundles, lite
-
-KNOWN = {"communes", "epci_communes", "rennes_iris_population", "qpv2015_ille_et_vilaine"}
-
-
-def nb(*sources: str) -> dict:
-    return {"cells": [{"cell_type": "code", "metadata": {}, "source": s, "outputs": [], "execution_count": None}
-                      for s in sources], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
-
-
-# --- which data a lab reads -----------------------------------------------------------------
-
-def test_literal_names_and_territory_are_found():
-    needs = bundles.datasets_read(nb("from dataquartiers.data import load",
-                                     "x = load('rennes_iris_population', territory='35238')"), KNOWN)
-    assert needs.resources == ["rennes_iris_population"] and needs.territory is True
-
-
-def test_names_bound_in_the_notebook_and_module_calls_are_found():
-    needs = bundles.datasets_read(nb("import dataquartiers.data as dq\nfrom dataquartiers import data",
-                                     "JEU = 'communes'\nfor n in ('epci_communes',):\n    data.load(n)",
-                                     "dq.load(JEU)"), KNOWN)
-    assert needs.resources == ["communes", "epci_communes"] and needs.territory is False
-
-
-def test_json_load_and_magics_are_ignored():
-    needs = bundles.datasets_read(nb("%matplotlib inline\nimport json\njson.load(open('x.json'))"), KNOWN)
-    assert needs.resources == [] and needs.files == []
-
-
-def test_datasets_read_inside_package_functions_are_found():
-    """`qpv_contours()` reads the QPV contour datasets it lists (dataquartiers/layers.py)."""
-    known = KNOWN | {"qpv2015_marseille", "qpv2015_occitanie"}
-    needs = bundles.datasets_read(nb("from dataquartiers.layers import qpv_contours",
-                                     "qpv = qpv_contours('13055')"), known)
-    assert {"qpv2015_ille_et_vilaine", "qpv2015_marseille", "qpv2015_occitanie"} <= set(needs.resources)
-    assert needs.territory is True
-
-
-def test_a_name_that_cannot_be_known_statically_is_an_error_naming_the_cell():
-    with pytest.raises(bundles.BundleError) as err:
-        bundles.datasets_read(nb("from dataquartiers.data import load", "load(input())"), KNOWN, where="labs/x.ipynb")
-    assert str(err.value).startswith("labs/x.ipynb: cell 2: the dataset of `load(input())` cannot be found "
-                                     "without running the lab")
-
-
-def test_an_unknown_dataset_is_an_error():
-    with pytest.raises(bundles.BundleError, match=r"labs/x.ipynb: cell 1: load\(\) of unknown dataset\(s\) nope "
-                                                  r"\(not in datasets/datapackage.json\)"):
-        bundles.datasets_read(nb("from dataquartiers.data import load\nload('nope')"), KNOWN, where="labs/x.ipynb")
-
-
-def test_a_cell_that_is_not_python_is_an_error():
-    with pytest.raises(bundles.BundleError, match=r"labs/x.ipynb: cell 1: not valid Python \(line 1\)"):
-        bundles.datasets_read(nb("def f(:"), KNOWN, where="labs/x.ipynb")
-
+from booktools import bundles, notebooks
 
 # --- the zips of the built site ------------------------------------------------------------
 
@@ -83,10 +28,10 @@ def site_bundles(site) -> dict[str, Path]:
 
 
 def test_every_lab_has_a_bundle(site_bundles):
-    assert set(site_bundles) == {p.stem for p in lite.lab_notebooks(REPO)}
+    assert set(site_bundles) == {p.stem for p in notebooks.lab_notebooks(REPO)}
 
 
-@pytest.mark.parametrize("notebook", lite.lab_notebooks(REPO), ids=lambda p: p.stem)
+@pytest.mark.parametrize("notebook", notebooks.lab_notebooks(REPO), ids=lambda p: p.stem)
 def test_bundle_holds_the_notebook_exactly_its_data_and_a_readme(notebook, site_bundles):
     stem = notebook.stem
     with zipfile.ZipFile(site_bundles[stem]) as zf:
@@ -153,7 +98,7 @@ print("\\n".join(bad) if bad else "OK")
 """
 
 
-@pytest.mark.parametrize("notebook", lite.lab_notebooks(REPO), ids=lambda p: p.stem)
+@pytest.mark.parametrize("notebook", notebooks.lab_notebooks(REPO), ids=lambda p: p.stem)
 def test_bundle_runs_alone_in_a_fresh_virtualenv(notebook, site_bundles, fresh_venv, tmp_path):
     folder = _unzip(site_bundles[notebook.stem], tmp_path / "empty")
     pip = [str(fresh_venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
@@ -174,16 +119,3 @@ def test_bundle_runs_alone_in_a_fresh_virtualenv(notebook, site_bundles, fresh_v
     where = subprocess.run([str(fresh_venv / "bin" / "python"), "-c", "import dataquartiers; print(dataquartiers.__file__)"],
                            capture_output=True, text=True, cwd=folder, env=env).stdout
     assert str(fresh_venv) in where and str(REPO) not in where
-
-
-# Two static analyses find what a lab reads: the zip's (bundles.datasets_read) and the ethics
-# check's (ethics.datasets_read_by). Until they become one, they must agree on every lab: a
-# dataset the zip forgets breaks the lab at home, one the assessment forgets escapes the check.
-@pytest.mark.parametrize("notebook", lite.lab_notebooks(REPO), ids=lambda p: p.stem)
-def test_the_zip_and_the_ethics_check_see_the_same_datasets(notebook):
-    from dataquartiers import ethics
-    from dataquartiers.data import resources
-
-    seen_by_ethics, problems = ethics.datasets_read_by(notebook, readers=ethics.package_readers(resources()))
-    assert not problems
-    assert set(seen_by_ethics) == set(bundles.lab_data_needs(notebook, REPO)[0].resources)

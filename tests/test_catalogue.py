@@ -1,4 +1,4 @@
-"""The catalogue of sources and the partner directory (dataquartiers.catalogue).
+"""The catalogue of sources and the partner directory (booktools.catalogue).
 
 Three sets of files under tests/fixtures/catalogue/: `valid` (a small catalogue that gives no
 problem), `broken` (one mistake per file, each with its exact message) and `injection` (valid
@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dataquartiers.catalogue import (check, load_catalogue, new_entry, quality, render_all, render_fiches, sample_book,
+from booktools.catalogue import (check, load_catalogue, new_entry, quality, render_all, render_fiches, sample_book,
                                      scaffold, to_csv, to_jsonld, write_pages)
-from dataquartiers.catalogue.model import PLACEHOLDER, schema, terms
-from dataquartiers.catalogue.pages import md
+from booktools.catalogue.model import PLACEHOLDER, schema, terms
+from booktools.catalogue.pages import md
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "catalogue"
@@ -64,7 +64,7 @@ BROKEN = {
     "catalogue/sources/Nom Invalide.yml": [
         f"the file name 'Nom Invalide.yml' is not a valid identifier (expected {ID_EXPECTED}, then .yml)"],
     "catalogue/sources/vide.yml": [
-        "the file is empty (copy a scaffold: python -m dataquartiers.catalogue new source vide)"],
+        "the file is empty (copy a scaffold: python -m booktools.catalogue new source vide)"],
     "catalogue/sources/extension.yaml": [
         "use the .yml extension (rename the file to extension.yml)"],
     "catalogue/sources/licence-douteuse.yml": [
@@ -154,14 +154,14 @@ def test_years_and_words_stay_text(tmp_path):
 
 
 def test_command_line_check_exit_status():
-    run = subprocess.run([sys.executable, "-m", "dataquartiers.catalogue", "--root", str(FIXTURES / "broken"),
+    run = subprocess.run([sys.executable, "-m", "booktools.catalogue", "--root", str(FIXTURES / "broken"),
                           "check"], capture_output=True, text=True)
     assert run.returncode == 1
     lines = run.stdout.splitlines()
     assert "catalogue/sources/licence-inconnue.yml: field 'licence': 'etalab' is not one of " in run.stdout
     assert len(lines) == sum(map(len, BROKEN.values()))
     assert "problem(s) in 17 file(s)" in run.stderr
-    ok = subprocess.run([sys.executable, "-m", "dataquartiers.catalogue", "--root", str(FIXTURES / "valid"), "check"],
+    ok = subprocess.run([sys.executable, "-m", "booktools.catalogue", "--root", str(FIXTURES / "valid"), "check"],
                         capture_output=True, text=True)
     assert (ok.returncode, ok.stdout) == (0, "")
 

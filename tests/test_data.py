@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 
 from conftest import REPO
-from dataquartiers import data, datasets_page, prepare, synthetic
+from booktools import datasets_page, prepare, synthetic
+from dataquartiers import data
 from dataquartiers.data import (DatasetFileError, DatasetMetadataError, UnknownResourceError,
                                 UnknownTerritoryError, load, resource)
 

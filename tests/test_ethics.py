@@ -20,11 +20,11 @@ import pytest
 import yaml
 
 from conftest import REPO
-from dataquartiers import ethics
-from dataquartiers.ethics import (LabAssessment, SelfAssessmentForm, assessment_yaml, check_repository,
-                                  datasets_read_by, expand_markers, fmt_number, grid_html, grid_markdown, load_charter,
-                                  package_readers, render_principle_table, render_theme_chart,
-                                  render_theme_page, theme_averages)
+from booktools import ethics
+from booktools.ethics import (LabAssessment, check_repository, expand_markers, render_principle_table,
+                              render_theme_chart, render_theme_page)
+from dataquartiers.charter import (EthicsError, SelfAssessmentForm, assessment_yaml, fmt_number, grid_html,
+                                   grid_markdown, load_charter, theme_averages)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ethics"
 CHARTER = REPO / "ethics-charter" / "charter.yml"
@@ -105,7 +105,7 @@ def test_a_bad_charter_names_the_field(tmp_path):
     data["themes"][1]["principles"][0]["id"] = "beneficence"
     path = tmp_path / "charter.yml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    with pytest.raises(ethics.EthicsError) as err:
+    with pytest.raises(EthicsError) as err:
         load_charter(path)
     assert str(err.value).splitlines() == [
         f"{path}: field 'scale[4].level': 7 is greater than the maximum of 4",
@@ -114,7 +114,7 @@ def test_a_bad_charter_names_the_field(tmp_path):
     data["scale"][4]["level"] = 4
     data["themes"][0]["principles"][1]["definition"] = "Une définition."
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    with pytest.raises(ethics.EthicsError, match=r"principle id 'beneficence' is used twice \(already a principle id\)"):
+    with pytest.raises(EthicsError, match=r"principle id 'beneficence' is used twice \(already a principle id\)"):
         load_charter(path)
 
 
@@ -128,7 +128,7 @@ def test_charter_loads_without_jsonschema(monkeypatch):
 
 def test_every_lab_has_a_valid_assessment():
     """The gate `make test` shares with the build: the same command, on the real repository."""
-    proc = subprocess.run([sys.executable, "-m", "dataquartiers.ethics", "check"], cwd=REPO,
+    proc = subprocess.run([sys.executable, "-m", "booktools.ethics", "check"], cwd=REPO,
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     labs = sorted((REPO / "labs").glob("*.ipynb"))
@@ -152,7 +152,7 @@ def test_prise_en_main_assessment_is_real(charter):
     ("score-5", ["labs/demo.ethics.yml: principle 'beneficence': score 5 is out of range 0–4"]),
     ("empty-justification", ["labs/demo.ethics.yml: principle 'integrity': justification is empty"]),
     ("undeclared-dataset", ["labs/demo.ethics.yml: dataset 'menages_synthetiques' is read by labs/demo.ipynb "
-                            "(cell 4) but not declared under 'datasets'"]),
+                            "(cellule 4) but not declared under 'datasets'"]),
     ("synthetic-not-said", ["labs/demo.ethics.yml: dataset 'menages_synthetiques' is marked synthetic in "
                             "datasets/datapackage.json: say so with a 'synthetic_notice' (what synthetic data "
                             "can and cannot show)"]),
@@ -176,7 +176,7 @@ def test_the_valid_fixture_passes(fixture_repo):
 
 def test_command_line_reports_and_fails(fixture_repo):
     shutil.copy(FIXTURES / "broken" / "score-5.ethics.yml", fixture_repo / "labs" / "demo.ethics.yml")
-    proc = subprocess.run([sys.executable, "-m", "dataquartiers.ethics", "check", "--root", str(fixture_repo)],
+    proc = subprocess.run([sys.executable, "-m", "booktools.ethics", "check", "--root", str(fixture_repo)],
                           capture_output=True, text=True, cwd=REPO)
     assert proc.returncode == 1
     assert proc.stderr.splitlines() == ["labs/demo.ethics.yml: principle 'beneficence': score 5 is out of range 0–4",
@@ -210,14 +210,14 @@ def test_missing_assessment_and_orphan(fixture_repo):
     (fixture_repo / "labs" / "demo.ethics.yml").rename(fixture_repo / "labs" / "ancien-lab.ethics.yml")
     assert errors_with(fixture_repo) == [
         "labs/demo.ipynb: no ethics assessment: create labs/demo.ethics.yml "
-        "(python -m dataquartiers.ethics new labs/demo.ipynb)",
+        "(python -m booktools.ethics new labs/demo.ipynb)",
         "labs/ancien-lab.ethics.yml: no lab labs/ancien-lab.ipynb beside it",
     ]
 
 
 def test_new_writes_a_skeleton_that_fails_until_filled(fixture_repo):
     (fixture_repo / "labs" / "demo.ethics.yml").unlink()
-    proc = subprocess.run([sys.executable, "-m", "dataquartiers.ethics", "new", "labs/demo.ipynb"],
+    proc = subprocess.run([sys.executable, "-m", "booktools.ethics", "new", "labs/demo.ipynb"],
                           cwd=fixture_repo, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     skeleton = yaml.safe_load((fixture_repo / "labs" / "demo.ethics.yml").read_text(encoding="utf-8"))
@@ -250,57 +250,6 @@ def test_licence_and_personal_data_come_from_the_data_package(fixture_repo):
     package_path.write_text(json.dumps(package), encoding="utf-8")
     assert ("labs/demo.ethics.yml: dataset 'menages_synthetiques': 'synthetic_notice' is given but "
             "datasets/datapackage.json does not mark it synthetic") in errors_with(fixture_repo)
-
-
-# --- what a lab reads ----------------------------------------------------------------------------
-
-def test_datasets_read_by_follows_imports_and_ignores_json_load():
-    read, problems = datasets_read_by(FIXTURES / "repo" / "labs" / "demo.ipynb")
-    assert read == {"population_iris": "cell 3", "menages_synthetiques": "cell 4"}
-    assert problems == []
-
-
-def test_computed_dataset_name_is_refused(tmp_path):
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("import dataquartiers.data as d\nnom = 'x'\nd.load(nom)"),
-                nbformat.v4.new_code_cell("import dataquartiers\ndataquartiers.data.load('y')")]
-    path = tmp_path / "lab.ipynb"
-    nbformat.write(nb, path)
-    read, problems = datasets_read_by(path, "labs/lab.ipynb")
-    assert read == {"y": "cell 2"}
-    assert problems == ["labs/lab.ipynb: cell 1: load() is called with a computed dataset name; write the name "
-                        "as a string literal so that the ethics check can see which data the lab reads"]
-
-
-def test_notebook_wrapper_of_load(tmp_path):
-    """A notebook function that hands its parameter to load(): its calls name the datasets."""
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("from dataquartiers.data import load\n\n"
-                                          "def charger_si_couvert(nom, territoire):\n"
-                                          "    return load(nom, territory=territoire)"),
-                nbformat.v4.new_code_cell("iris = charger_si_couvert('population_iris', '35')\n"
-                                          "autre = charger_si_couvert(nom=NOM, territoire='35')")]
-    path = tmp_path / "lab.ipynb"
-    nbformat.write(nb, path)
-    read, problems = datasets_read_by(path, "labs/lab.ipynb")
-    assert read == {"population_iris": "cell 2"}
-    assert problems == ["labs/lab.ipynb: cell 2: load() is called with a computed dataset name; write the name "
-                        "as a string literal so that the ethics check can see which data the lab reads"]
-
-
-def test_package_functions_that_read_datasets(tmp_path):
-    """A lab calling a package function that loads datasets must declare them (fixture module)."""
-    readers = package_readers(["population_iris", "contours_a", "contours_b"], FIXTURES / "package")
-    # `_premier` loads names it receives; `titre` names a dataset but loads nothing.
-    assert readers == {"dataquartiers.couches.contours": {"contours_a", "contours_b"},
-                       "dataquartiers.couches.contours_du_lab": {"contours_a", "contours_b"}}
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("from dataquartiers.couches import contours_du_lab as c\nc('35')")]
-    path = tmp_path / "lab.ipynb"
-    nbformat.write(nb, path)
-    read, _ = datasets_read_by(path, readers=readers)
-    assert read == {"contours_a": "cell 1, via dataquartiers.couches.contours_du_lab",
-                    "contours_b": "cell 1, via dataquartiers.couches.contours_du_lab"}
 
 
 # --- pages ------------------------------------------------------------------------------------------
@@ -465,10 +414,12 @@ def test_self_assessment_notebook_fits_the_browser():
     imported = {(n.module or "") if isinstance(n, ast.ImportFrom) else a.name
                 for n in ast.walk(ast.parse(code)) if isinstance(n, (ast.Import, ast.ImportFrom))
                 for a in n.names}
-    assert imported <= {"IPython.display", "dataquartiers.ethics"}
+    assert imported <= {"IPython.display", "dataquartiers.charter"}
     assert "SelfAssessmentForm(charte)" in code
-    module = ast.parse(Path(ethics.__file__).read_text(encoding="utf-8"))
+    from dataquartiers import charter
+
+    module = ast.parse(Path(charter.__file__).read_text(encoding="utf-8"))
     top_level = {a.name.split(".")[0] for n in module.body if isinstance(n, ast.Import) for a in n.names}
     top_level |= {(n.module or "").split(".")[0] for n in module.body if isinstance(n, ast.ImportFrom)}
-    assert top_level <= {"__future__", "ast", "datetime", "html", "json", "os", "re", "sys", "dataclasses",
+    assert top_level <= {"__future__", "datetime", "html", "json", "os", "re", "dataclasses",
                          "decimal", "pathlib", "typing", "yaml", ""}, top_level

@@ -24,9 +24,10 @@ from bs4 import BeautifulSoup
 
 from browser import chromium_available, offline_page
 from conftest import REPO, serve_folder
-from dataquartiers import bundles, lite
+from booktools import buildcache, bundles, lite, notebooks
+from booktools.wheels import normalise
 
-LABS = lite.lab_notebooks(REPO)
+LABS = notebooks.lab_notebooks(REPO)
 CDN = "https://cdn.jsdelivr.net/pyodide/v314.0.6/full/"
 NOTICE = "Vos modifications ne sont pas enregistrées — téléchargez le notebook"
 
@@ -70,7 +71,7 @@ def lock(lite_dir) -> dict:
 
 def test_lock_serves_our_wheels_and_takes_the_rest_from_the_cdn(lock, lite_dir):
     config = lite.load_config(REPO / lite.CONFIG_FILE_NAME)
-    ours = {"dataquartiers"} | {lite._normalise(n) for n in config.browser_wheels}
+    ours = {"dataquartiers"} | {normalise(n) for n in config.browser_wheels}
     for key, entry in lock["packages"].items():
         if key in ours:
             path = lite_dir / lite.LITE_PACKAGES_DIR / entry["file_name"]
@@ -80,7 +81,7 @@ def test_lock_serves_our_wheels_and_takes_the_rest_from_the_cdn(lock, lite_dir):
         else:
             assert entry["file_name"].startswith(CDN), f"{key}: {entry['file_name']} is not on the pinned CDN"
         for dep in entry["depends"]:
-            assert lite._normalise(dep) in lock["packages"], f"{key} depends on {dep}, absent from the lock"
+            assert normalise(dep) in lock["packages"], f"{key} depends on {dep}, absent from the lock"
     assert ours <= set(lock["packages"])
     # `import dataquartiers` loads the package with what the labs need, and nothing from GDAL
     assert lock["packages"]["dataquartiers"]["imports"] == ["dataquartiers"]
@@ -204,20 +205,20 @@ def test_inputs_digest_skips_only_unchanged_work(tmp_path):
     (folder / "sub").mkdir(parents=True)
     (folder / "a.txt").write_text("a")
     (folder / "sub" / "b.txt").write_text("b")
-    first = lite.inputs_digest([folder], tmp_path)
+    first = buildcache.inputs_digest([folder], tmp_path)
     cache = tmp_path / "cache"
-    assert not lite.is_unchanged(cache, "work", first)
-    lite.remember(cache, "work", first)
-    assert lite.is_unchanged(cache, "work", lite.inputs_digest([folder], tmp_path))
+    assert not buildcache.is_unchanged(cache, "work", first)
+    buildcache.remember(cache, "work", first)
+    assert buildcache.is_unchanged(cache, "work", buildcache.inputs_digest([folder], tmp_path))
     (folder / "sub" / "b.txt").write_text("b, edited")
-    assert not lite.is_unchanged(cache, "work", lite.inputs_digest([folder], tmp_path))
+    assert not buildcache.is_unchanged(cache, "work", buildcache.inputs_digest([folder], tmp_path))
     (folder / "sub" / "b.txt").write_text("b")
     (folder / "c.txt").write_text("")  # a new, even empty, file is a change
-    assert not lite.is_unchanged(cache, "work", lite.inputs_digest([folder], tmp_path))
+    assert not buildcache.is_unchanged(cache, "work", buildcache.inputs_digest([folder], tmp_path))
 
 
 def test_rebuilt_zip_follows_its_notebook(tmp_path):
-    from dataquartiers import bundles
+    from booktools import bundles
 
     dest, cache = tmp_path / "bundles", tmp_path / "cache"
     dest.mkdir()

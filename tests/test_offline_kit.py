@@ -32,7 +32,8 @@ import pytest
 import pyodide_partial
 from browser import chromium_available, offline_page
 from conftest import REPO, free_port, serve_folder
-from dataquartiers import lite, offline_kit
+from booktools import lite, offline_kit
+from booktools.wheels import build_wheel
 
 
 # --- getting the release: download once, sha256-checked, cached ---------------------------------
@@ -126,7 +127,7 @@ def test_a_complete_kit_refuses_a_distribution_with_gaps(tmp_path):
 
 def test_the_kit_needs_every_lab_import(tmp_path):
     config = lite.load_config(REPO / lite.CONFIG_FILE_NAME)
-    lock = lite.extend_lock(lite.npm_pyodide_lock(), [lite.build_wheel(tmp_path)] + lite.browser_wheels(config), config)
+    lock = lite.extend_lock(lite.npm_pyodide_lock(), [build_wheel(tmp_path)] + lite.browser_wheels(config), config)
     roots = offline_kit.lab_roots(lock, config, REPO)
     assert {"micropip", "ipython", "dataquartiers", "pandas", "ipywidgets"} <= set(roots)
     needed = offline_kit.closure(lock, roots)

@@ -1,9 +1,9 @@
 """Command line of the catalogue (what `make check-catalogue` runs).
 
-    python -m dataquartiers.catalogue check [--root .]
-    python -m dataquartiers.catalogue new source|partner <id> [--root .]
-    python -m dataquartiers.catalogue export <folder> [--root .]
-    python -m dataquartiers.catalogue bench [--entries 2000]
+    python -m booktools.catalogue check [--root .]
+    python -m booktools.catalogue new source|partner <id> [--root .]
+    python -m booktools.catalogue export <folder> [--root .]
+    python -m booktools.catalogue bench [--entries 2000]
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from .scaffold import new_entry
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m dataquartiers.catalogue",
+    parser = argparse.ArgumentParser(prog="python -m booktools.catalogue",
                                      description="Catalogue des sources et annuaire des partenaires.")
     parser.add_argument("--root", type=Path, default=Path("."), help="racine du livre (par défaut : .)")
     commands = parser.add_subparsers(dest="command", required=True)

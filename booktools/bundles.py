@@ -4,240 +4,38 @@ A participant takes a lab home: the notebook, exactly the data it reads, the pac
 `dataquartiers` as a wheel, a pinned `requirements.txt`, and a French LISEZMOI.md (run it in
 three commands, adapt it to another territory, the licences of the data).
 
-Which data a lab reads is found statically, without running it: the `load("name", …)` calls of
-its code cells (the first argument is a string, or a name bound to strings in the notebook), and
-the datasets named inside the functions of `dataquartiers` the lab calls (e.g. `qpv_contours()`
-reads the QPV contour datasets it lists). The data package is reduced to those resources plus the
-tables of the territory filter (communes, EPCI members), so that `territory=` works for any code.
-A lab whose data cannot be found statically is an error naming the notebook and the cell.
+Which data a lab reads is found statically, without running it (`booktools.notebooks`, the one
+analysis of the tooling). The data package is reduced to those resources plus the tables of the
+territory filter (communes, EPCI members), so that `territory=` works for any code. A lab whose
+data cannot be found statically is an error naming the notebook and the cell.
 The bundle test runs every bundle in an empty folder with a fresh virtualenv: a file missed here
 fails there.
 """
 
 from __future__ import annotations
 
-import ast
-import copy
 import json
 import re
 import sys
 import zipfile
-from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from . import PACKAGE_DIR
-from .lite import (REPO_DIR, LiteError, _zip_write, build_cache_dir, build_wheel, inputs_digest, is_unchanged,
-                   lab_notebooks, remember)
+from dataquartiers import PACKAGE_DIR
 
-#: The tables `load(…, territory=…)` reads to know which communes a territory holds.
-TERRITORY_TABLES = ("communes", "epci_communes")
+from . import REPO_DIR, notebooks
+from .buildcache import build_cache_dir, inputs_digest, is_unchanged, remember
+from .notebooks import TERRITORY_TABLES, DataNeeds, lab_notebooks, reduced_package
+from .wheels import build_wheel, zip_write
 #: The Jupyter front end of a bundle: the language pack is pinned in the repository's
 #: requirements.txt; JupyterLab (not installed in the book's environment) is pinned here.
 JUPYTERLAB = "jupyterlab==4.5.11"
 FRONT_END = ("jupyterlab-language-pack-fr-FR", "ipykernel")
 BUNDLES_DIR = "bundles"
-DATA_MODULE = "dataquartiers.data"
 
 
-class BundleError(LiteError):
-    pass
-
-
-# --- which datasets a lab reads ----------------------------------------------------------------
-
-def _code_cells(nb: dict) -> list[tuple[int, str]]:
-    """(cell number from 1, source with IPython magics and shell lines blanked) of the code cells."""
-    cells = []
-    for i, cell in enumerate(nb.get("cells", []), start=1):
-        if cell.get("cell_type") != "code":
-            continue
-        src = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
-        src = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in src.splitlines())
-        cells.append((i, src))
-    return cells
-
-
-def _string_values(node: ast.AST, constants: dict[str, list[str]]) -> list[str] | None:
-    """The strings an expression can be: a literal, a tuple/list of literals, or a known name."""
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return [node.value]
-    if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
-        values = [_string_values(e, constants) for e in node.elts]
-        return None if any(v is None for v in values) else [s for v in values for s in v]
-    if isinstance(node, ast.Name) and node.id in constants:
-        return constants[node.id]
-    return None
-
-
-def _string_constants(tree: ast.AST) -> dict[str, list[str]]:
-    """Names bound to strings (or tuples of strings) anywhere in a module or notebook, and loop
-    variables over them: `for name in ("a", "b")` binds `name` to both."""
-    constants: dict[str, list[str]] = {}
-    for _ in range(2):  # a second pass resolves names bound to other names
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-                values = _string_values(node.value, constants)
-                if values is not None:
-                    constants.setdefault(node.targets[0].id, [])
-                    constants[node.targets[0].id] = sorted(set(constants[node.targets[0].id]) | set(values))
-            elif isinstance(node, (ast.For, ast.comprehension)) and isinstance(node.target, ast.Name):
-                values = _string_values(node.iter, constants)
-                if values is not None:
-                    constants[node.target.id] = sorted(set(constants.get(node.target.id, [])) | set(values))
-    return constants
-
-
-@dataclass
-class _Imports:
-    load_names: set[str] = field(default_factory=set)        # local names of dataquartiers.data.load
-    data_modules: set[str] = field(default_factory=set)      # local names of the module dataquartiers.data
-    functions: dict[str, tuple[str, str]] = field(default_factory=dict)  # local name → (module, function)
-    modules: dict[str, str] = field(default_factory=dict)    # local name → dataquartiers module
-
-
-def _imports(tree: ast.AST) -> _Imports:
-    found = _Imports()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "dataquartiers":
-            for alias in node.names:
-                local = alias.asname or alias.name
-                if node.module == DATA_MODULE and alias.name == "load":
-                    found.load_names.add(local)
-                elif node.module == "dataquartiers" and alias.name == "data":
-                    found.data_modules.add(local)
-                elif node.module == "dataquartiers":
-                    found.modules[local] = f"dataquartiers.{alias.name}"
-                else:
-                    found.functions[local] = (node.module, alias.name)
-        elif isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.name == DATA_MODULE and alias.asname:
-                    found.data_modules.add(alias.asname)
-                elif alias.name.startswith("dataquartiers"):
-                    found.modules[alias.asname or alias.name] = alias.name
-    return found
-
-
-@lru_cache(maxsize=64)
-def _module_tree(module: str) -> ast.Module | None:
-    rel = module.split(".")[1:]
-    path = PACKAGE_DIR.joinpath(*rel).with_suffix(".py")
-    if not path.exists():
-        path = PACKAGE_DIR.joinpath(*rel, "__init__.py")
-    if not path.exists():
-        return None
-    return ast.parse(path.read_text(encoding="utf-8"))
-
-
-@lru_cache(maxsize=64)
-def _module_facts(module: str):
-    """A module's top-level definitions, string constants and imports (parsed once per build)."""
-    tree = _module_tree(module)
-    defs = {n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
-    constants = _string_constants(ast.Module(body=[n for n in tree.body if isinstance(n, ast.Assign)], type_ignores=[]))
-    return defs, constants, _imports(tree)
-
-
-def _function_datasets(module: str, function: str, known: set[str], seen: set | None = None) -> set[str]:
-    """Dataset names a function of the package mentions, directly, through the module-level
-    constants it uses, or through the functions of the package it calls."""
-    seen = seen if seen is not None else set()
-    if (module, function) in seen or module == DATA_MODULE:
-        return set()  # the data module's own functions read what they are asked
-    seen.add((module, function))
-    if _module_tree(module) is None:
-        return set()
-    defs, module_constants, imports = _module_facts(module)
-    target = defs.get(function)
-    if target is None:
-        return set()
-    found: set[str] = set()
-    for node in ast.walk(target):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in known:
-            found.add(node.value)
-        elif isinstance(node, ast.Name):
-            if node.id in module_constants:
-                found |= {v for v in module_constants[node.id] if v in known}
-            if node.id in defs:
-                found |= _function_datasets(module, node.id, known, seen)
-            if node.id in imports.functions:
-                mod, fn = imports.functions[node.id]
-                found |= _function_datasets(_absolute(mod, module), fn, known, seen)
-    return found
-
-
-def _absolute(module: str, current: str) -> str:
-    return module if not module.startswith(".") else current.rsplit(".", 1)[0] + module
-
-
-@dataclass
-class DataNeeds:
-    """The datasets a lab reads, and the local files it opens directly (rare)."""
-
-    resources: list[str]
-    files: list[str]
-    territory: bool
-
-
-def datasets_read(nb: dict, known: set[str], where: str = "notebook") -> DataNeeds:
-    """The resources of the data package a lab reads, found statically.
-
-    `known`: the resource names of the data package. Raises BundleError naming the cell when a
-    `load()` call's dataset cannot be determined.
-    """
-    cells = _code_cells(nb)
-    trees = []
-    for number, src in cells:
-        try:
-            trees.append((number, ast.parse(src)))
-        except SyntaxError as err:
-            raise BundleError(f"{where}: cell {number}: not valid Python (line {err.lineno}): {err.msg}") from None
-    whole = ast.Module(body=[n for _, t in trees for n in t.body], type_ignores=[])
-    constants = _string_constants(whole)
-    imports = _imports(whole)
-    read: set[str] = set()
-    files: set[str] = set()
-    territory = False
-    for number, tree in trees:
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) and re.search(r"(^|/)datasets/[^\s]+\.\w+$", node.value):
-                files.add(node.value.split("datasets/", 1)[1])
-            if not isinstance(node, ast.Call):
-                continue
-            func = node.func
-            is_load = (isinstance(func, ast.Name) and func.id in imports.load_names) or (
-                isinstance(func, ast.Attribute) and func.attr == "load" and isinstance(func.value, ast.Name)
-                and func.value.id in imports.data_modules)
-            if is_load:
-                if not node.args:
-                    raise BundleError(f"{where}: cell {number}: load() is called without a dataset name")
-                names = _string_values(node.args[0], constants)
-                if names is None:
-                    raise BundleError(
-                        f"{where}: cell {number}: the dataset of `{ast.unparse(node)}` cannot be found without "
-                        "running the lab; write its name as a string (load(\"name\", …)) or bind it to a "
-                        "string in the notebook")
-                unknown = [n for n in names if n not in known]
-                if unknown:
-                    raise BundleError(f"{where}: cell {number}: load() of unknown dataset(s) {', '.join(unknown)} "
-                                      f"(not in datasets/datapackage.json)")
-                read |= set(names)
-                if len(node.args) > 1 or any(k.arg == "territory" for k in node.keywords):
-                    territory = True
-                continue
-            # a function of the package, imported by name or called through its module
-            target = None
-            if isinstance(func, ast.Name) and func.id in imports.functions:
-                target = imports.functions[func.id]
-            elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in imports.modules:
-                target = (imports.modules[func.value.id], func.attr)
-            if target:
-                names = _function_datasets(target[0], target[1], known)
-                if names:
-                    read |= names
-                    territory = territory or bool(node.args) or any(k.arg == "territory" for k in node.keywords)
-    return DataNeeds(sorted(read), sorted(files), territory)
+class BundleError(RuntimeError):
+    """A lab cannot be packed; the message names the file and what to do."""
 
 
 # --- the bundle --------------------------------------------------------------------------------
@@ -288,22 +86,6 @@ def _dependency_closure(roots: list[str]) -> set[str]:
     return seen
 
 
-def lab_imports(nb: dict) -> set[str]:
-    """Top-level modules the lab imports."""
-    found = set()
-    for _, src in _code_cells(nb):
-        try:
-            tree = ast.parse(src)
-        except SyntaxError:
-            continue
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                found |= {a.name.split(".")[0] for a in node.names}
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                found.add(node.module.split(".")[0])
-    return found
-
-
 def requirements_for(nb: dict, repo: Path = REPO_DIR, wheel_name: str = "") -> list[str]:
     """The bundle's requirements: the package's wheel, then every pinned distribution of the
     book's requirements.txt that the lab and the package need, then the Jupyter front end."""
@@ -319,7 +101,7 @@ def requirements_for(nb: dict, repo: Path = REPO_DIR, wheel_name: str = "") -> l
             raise BundleError(f"{repo / 'requirements.txt'}: '{root}' (needed by the labs) must be pinned "
                               "with == so that a bundle installs the versions the book ran")
     closure = _dependency_closure(roots)
-    for module in sorted(lab_imports(nb)):
+    for module in sorted(notebooks.imports(nb)):
         if module in stdlib or module == "dataquartiers":
             continue
         dists = distributions.get(module)
@@ -334,23 +116,6 @@ def requirements_for(nb: dict, repo: Path = REPO_DIR, wheel_name: str = "") -> l
     lines += [pins[name] for name in sorted(closure) if name in pins]
     lines.append(JUPYTERLAB)
     return lines
-
-
-def _title(nb: dict, stem: str) -> str:
-    for cell in nb.get("cells", []):
-        if cell.get("cell_type") == "markdown":
-            src = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
-            m = re.search(r"^#\s+(.+)$", src, re.M)
-            if m:
-                return m.group(1).strip()
-    return stem
-
-
-def _parameters(nb: dict) -> str:
-    for cell in nb.get("cells", []):
-        if cell.get("cell_type") == "code" and "parameters" in cell.get("metadata", {}).get("tags", []):
-            return cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
-    return ""
 
 
 def _coverage(res: dict, datasets: Path) -> list[str]:
@@ -377,7 +142,7 @@ LICENCE_STATUS = {"verified": "vérifiée", "unverified": "**non vérifiée**"}
 
 def readme(stem: str, nb: dict, package: dict, datasets: Path, needs: DataNeeds) -> str:
     """The French LISEZMOI.md of a bundle."""
-    title = _title(nb, stem)
+    title = notebooks.title(nb, stem)
     resources = {r["name"]: r for r in package["resources"]}
     communes = {}
     if "communes" in resources:
@@ -414,7 +179,7 @@ def readme(stem: str, nb: dict, package: dict, datasets: Path, needs: DataNeeds)
         "(Maj + Entrée) ou toutes d'un coup (menu *Exécuter*).", "",
         "## Adapter le lab à un autre territoire", "",
     ]
-    params = _parameters(nb)
+    params = notebooks.parameters(nb)
     if params:
         lines += ["Les réglages du lab sont dans la cellule « Paramètres », au début du notebook :", "",
                   "```python", params.rstrip(), "```", ""]
@@ -475,24 +240,13 @@ def readme(stem: str, nb: dict, package: dict, datasets: Path, needs: DataNeeds)
     return "\n".join(lines)
 
 
-def reduced_package(package: dict, names: list[str]) -> dict:
-    """The data package with only the named resources (order kept)."""
-    reduced = copy.deepcopy(package)
-    reduced["resources"] = [r for r in package["resources"] if r["name"] in names]
-    return reduced
-
-
-def lab_data_needs(notebook: Path, repo: Path = REPO_DIR) -> tuple[DataNeeds, list[str]]:
-    """What a lab reads, and the resource names its bundle carries (with the territory tables)."""
-    package = json.loads((repo / "datasets" / "datapackage.json").read_text(encoding="utf-8"))
-    known = {r["name"] for r in package["resources"]}
-    nb = json.loads(Path(notebook).read_text(encoding="utf-8"))
-    needs = datasets_read(nb, known, where=str(Path(notebook).relative_to(repo)) if Path(notebook).is_relative_to(repo) else str(notebook))
-    resources = [r for r in package["resources"] if r["name"] in needs.resources]
-    carried = set(needs.resources)
-    if needs.territory or any(r.get("territory") for r in resources):
-        carried |= set(TERRITORY_TABLES) & known
-    return needs, sorted(carried)
+def lab_data_needs(notebook: Path, repo: Path = REPO_DIR, package: dict | None = None) -> tuple[DataNeeds, list[str]]:
+    """What a lab reads, and the resource names its zip carries; BundleError if it cannot be known."""
+    package = package if package is not None else notebooks.read_package(repo)
+    needs = notebooks.lab_data_needs(notebook, repo, package)
+    if needs.problems:
+        raise BundleError("\n".join(needs.problems))
+    return needs, needs.carried({r.get("name") for r in package["resources"]})
 
 
 def build_bundle(notebook: Path, dest_dir: Path, repo: Path = REPO_DIR, wheel: Path | None = None) -> Path:
@@ -500,19 +254,16 @@ def build_bundle(notebook: Path, dest_dir: Path, repo: Path = REPO_DIR, wheel: P
     notebook = Path(notebook)
     stem = notebook.stem
     datasets = repo / "datasets"
-    package = json.loads((datasets / "datapackage.json").read_text(encoding="utf-8"))
-    nb = json.loads(notebook.read_text(encoding="utf-8"))
-    needs, carried = lab_data_needs(notebook, repo)
+    package = notebooks.read_package(repo)
+    nb = notebooks.read(notebook)
+    needs, carried = lab_data_needs(notebook, repo, package)
     dest_dir.mkdir(parents=True, exist_ok=True)
     wheel = wheel or build_wheel(dest_dir / ".wheel")
     target = dest_dir / f"{stem}.zip"
-    clean = copy.deepcopy(nb)
-    for cell in clean["cells"]:
-        if cell["cell_type"] == "code":
-            cell["outputs"], cell["execution_count"] = [], None
+    clean = notebooks.without_outputs(nb)
     files: dict[str, bytes] = {
         f"{stem}/{stem}.ipynb": (json.dumps(clean, ensure_ascii=False, indent=1) + "\n").encode(),
-        f"{stem}/requirements.txt": ("# Bibliothèques du lab « " + _title(nb, stem) + " » (pip install -r requirements.txt)\n"
+        f"{stem}/requirements.txt": ("# Bibliothèques du lab « " + notebooks.title(nb, stem) + " » (pip install -r requirements.txt)\n"
                                      + "\n".join(requirements_for(nb, repo, wheel.name)) + "\n").encode(),
         f"{stem}/LISEZMOI.md": readme(stem, nb, package, datasets, needs).encode(),
         f"{stem}/wheels/{wheel.name}": wheel.read_bytes(),
@@ -532,15 +283,15 @@ def build_bundle(notebook: Path, dest_dir: Path, repo: Path = REPO_DIR, wheel: P
     tmp = target.with_suffix(".zip.part")
     with zipfile.ZipFile(tmp, "w") as zf:
         for name in sorted(files):
-            _zip_write(zf, name, files[name])
+            zip_write(zf, name, files[name])
     tmp.replace(target)
     return target
 
 
 def _bundle_inputs(notebook: Path, repo: Path) -> str:
     """Everything a lab's zip is made of: the notebook, the data it carries, the package."""
-    _needs, carried = lab_data_needs(notebook, repo)
-    package = json.loads((repo / "datasets" / "datapackage.json").read_text(encoding="utf-8"))
+    package = notebooks.read_package(repo)
+    _needs, carried = lab_data_needs(notebook, repo, package)
     data = [repo / "datasets" / r["path"] for r in package["resources"] if r["name"] in carried]
     return inputs_digest([notebook, repo / "datasets" / "datapackage.json", repo / "requirements.txt",
                           repo / "pyproject.toml", PACKAGE_DIR, *data], repo)
@@ -568,7 +319,7 @@ def build_all(dest_dir: Path, repo: Path = REPO_DIR, cache_dir: Path | None = No
     return [dest_dir / f"{nb.stem}.zip" for nb in labs]
 
 
-def _build_bundles(app, exception) -> None:
+def build_bundles_of_site(app, exception) -> None:
     """Sphinx build-finished: the zips linked from the lab pages (only those whose inputs changed)."""
     if exception is not None or app.builder.format != "html":
         return
@@ -582,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
         for path in build_all(dest):
             print(path)
     except BundleError as err:
-        print(f"dataquartiers.bundles: {err}", file=sys.stderr)
+        print(f"booktools.bundles: {err}", file=sys.stderr)
         return 1
     return 0
 

@@ -1,6 +1,6 @@
 """The offline training kit: the whole site with its own Pyodide, for a room with no network.
 
-`make offline-kit` (``python -m dataquartiers.offline_kit [--pyodide SOURCE]``) takes the built book
+`make offline-kit` (``python -m booktools.offline_kit [--pyodide SOURCE]``) takes the built book
 (`_build/html`, JupyterLite included) and:
 
 1. gets the pinned official Pyodide release (the version the JupyterLite kernel expects): by
@@ -38,10 +38,13 @@ import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .fetch import sha256_of
+from dataquartiers.fetch import sha256_of
+
 from . import lite
-from .bundles import lab_imports
-from .lite import REPO_DIR, LiteConfig, LiteError
+from . import notebooks
+from .wheels import build_wheel, normalise
+from . import REPO_DIR
+from .lite import LiteConfig, LiteError
 
 KIT_NAME = "data-et-quartiers-kit-hors-ligne"
 CACHE_DIR = Path(os.environ.get("DQ_CACHE", Path.home() / ".cache" / "dataquartiers")) / "pyodide"
@@ -174,7 +177,7 @@ def open_distribution(source: str | None, config: LiteConfig, cache_dir: Path = 
 def closure(lock: dict, roots: list[str]) -> set[str]:
     """The packages of the lock that the roots need, dependencies included."""
     packages = lock["packages"]
-    seen, todo = set(), [lite._normalise(r) for r in roots]
+    seen, todo = set(), [normalise(r) for r in roots]
     while todo:
         name = todo.pop()
         if name in seen:
@@ -182,7 +185,7 @@ def closure(lock: dict, roots: list[str]) -> set[str]:
         if name not in packages:
             raise KitError(f"'{name}' is needed but is not in the Pyodide lock")
         seen.add(name)
-        todo += [lite._normalise(d) for d in packages[name]["depends"]]
+        todo += [normalise(d) for d in packages[name]["depends"]]
     return seen
 
 
@@ -194,9 +197,9 @@ def lab_roots(lock: dict, config: LiteConfig, repo: Path = REPO_DIR) -> list[str
             by_import.setdefault(name, key)
     roots = list(config.offline_kit["kernel_packages"]) + ["dataquartiers"]
     stdlib = set(sys.stdlib_module_names)
-    for notebook in lite.lab_notebooks(repo):
+    for notebook in notebooks.lab_notebooks(repo):
         nb = json.loads(notebook.read_text(encoding="utf-8"))
-        for module in sorted(lab_imports(nb)):
+        for module in sorted(notebooks.imports(nb)):
             if module in stdlib:
                 continue
             if module not in by_import:
@@ -243,7 +246,7 @@ def prune_distribution(dist: Path, dest: Path, lock: dict, roots: list[str], ext
         src = extra.get(entry["file_name"]) or dist / entry["file_name"]
         shutil.copy2(src, dest / entry["file_name"])
         if dropped:
-            entry = dict(entry, depends=[d for d in entry["depends"] if lite._normalise(d) not in dropped])
+            entry = dict(entry, depends=[d for d in entry["depends"] if normalise(d) not in dropped])
         kept_lock["packages"][key] = entry
         report.kept.append(key)
     (dest / "pyodide-lock.json").write_text(json.dumps(kept_lock, indent=1), encoding="utf-8")
@@ -352,7 +355,7 @@ def build_kit(site_dir: Path, out_dir: Path, *, pyodide: str | None = None, part
         shutil.rmtree(kit_dir)
     kit_dir.mkdir(parents=True)
     wheel_dir = kit_dir / ".wheels"
-    wheels = [lite.build_wheel(wheel_dir)] + lite.browser_wheels(config)
+    wheels = [build_wheel(wheel_dir)] + lite.browser_wheels(config)
     lock = lite.extend_lock(base_lock, wheels, config)
     roots = lab_roots(lock, config, repo)
     kit_lite = kit_dir / "site" / lite.LITE_DIR
@@ -390,7 +393,7 @@ def kit_sizes(kit_dir: Path) -> dict[str, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m dataquartiers.offline_kit",
+    parser = argparse.ArgumentParser(prog="python -m booktools.offline_kit",
                                      description="Build the offline training kit from the built site.")
     parser.add_argument("--site", default=str(REPO_DIR / "_build" / "html"), help="the built book (default: _build/html)")
     parser.add_argument("--out", default=str(REPO_DIR / "_build" / "offline-kit"), help="where to write the kit")

@@ -248,7 +248,7 @@ def source_page(cat: Catalogue, entry: Entry, links: Links | None = None,
         items.append("Labs qui l'utilisent : " + ", ".join(h_link(lab, url, "reference internal") for lab, url in labs))
     datasets = cat.datasets.get(entry.id, [])
     if datasets:
-        # The datasets page labels each resource `dataset-<name>` (dataquartiers/datasets_page.py).
+        # The datasets page labels each resource `dataset-<name>` (booktools/datasets_page.py).
         page = links.doc("datasets/index")
         names = ", ".join(h_link(title or name, page and f"{page}#{nodes.make_id('dataset-' + name)}",
                                  "reference internal") for name, title in datasets)

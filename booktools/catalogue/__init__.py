@@ -5,9 +5,9 @@ against a JSON Schema aligned on DCAT-AP and udata (`dataquartiers/schemas/catal
 The book's build turns them into pages (one per source, a filterable table, the directory by
 role) and publishes `catalogue.csv` and `catalogue.jsonld` (DCAT-AP) at the root of the site.
 
-    python -m dataquartiers.catalogue check          # every problem of every file, exit 1 if any
-    python -m dataquartiers.catalogue new source <id> # a new entry with every field and its help
-    python -m dataquartiers.catalogue bench           # build time of the pages, real vs 2,000 entries
+    python -m booktools.catalogue check          # every problem of every file, exit 1 if any
+    python -m booktools.catalogue new source <id> # a new entry with every field and its help
+    python -m booktools.catalogue bench           # build time of the pages, real vs 2,000 entries
 """
 
 from __future__ import annotations

@@ -18,18 +18,19 @@ from pathlib import Path
 from sphinx.application import Sphinx
 from sphinx.errors import ExtensionError
 
-from . import PACKAGE_DIR, ethics
-from . import lite  # labs in the browser, lab buttons, lab bundles
+from . import TOOLS_DIR, ethics
+from . import bundles  # one zip per lab
+from . import lite  # labs in the browser, lab buttons
 from . import catalogue  # catalogue of sources, partner directory, DCAT-AP exports
 from . import datasets_page  # the datasets page, generated from datasets/datapackage.json
 
-VENDOR_DIR = PACKAGE_DIR / "_vendor"
+VENDOR_DIR = TOOLS_DIR / "_vendor"
 
 
 def _check_vendor(app: Sphinx) -> None:
     if not (VENDOR_DIR / "widgets" / "embed-amd.js").exists():
         raise ExtensionError(
-            f"{VENDOR_DIR} is missing: run `make setup` (npm ci + python -m dataquartiers.vendor) "
+            f"{VENDOR_DIR} is missing: run `make setup` (npm ci + python -m booktools.vendor) "
             "so that maps and widgets render without network.")
 
 
@@ -102,6 +103,7 @@ def setup(app: Sphinx) -> dict:
     app.connect("build-finished", _french_redirect, priority=400)
     ethics.setup_sphinx(app)
     lite.setup_sphinx(app)
+    app.connect("build-finished", bundles.build_bundles_of_site)
     catalogue.setup_sphinx(app)
     datasets_page.setup_sphinx(app)
     return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -91,7 +91,7 @@ def _median_time(fn, runs: int) -> float:
 
 def dataset_figures(runs: int = RUNS) -> list[tuple[str, str, str]]:
     """Load time of every resource of the data package, and one indicator over all IRIS."""
-    from . import data
+    from dataquartiers import data
 
     rows = []
     for name in sorted(data.resources()):

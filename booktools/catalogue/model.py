@@ -4,7 +4,7 @@ The people who edit these files are resource-centre staff, often in the forge's 
 every mistake must come back as one line naming the file, the field and what is expected
 (`catalogue/sources/insee-rp.yml: field 'licence': 'etalab' is not one of …`), and every
 problem of every file is reported at once. The same `load_catalogue()` serves the command line
-(`python -m dataquartiers.catalogue check`), the book's build and the tests.
+(`python -m booktools.catalogue check`), the book's build and the tests.
 
 YAML is read with every scalar kept as text: `2015`, `no` or `2024-05-01` mean what the schema
 says they mean, not what YAML 1.1 guesses (a year turned into an integer, "no" into False).
@@ -24,9 +24,9 @@ from urllib.parse import urlsplit
 import yaml
 from jsonschema import Draft202012Validator, FormatChecker
 
-from .. import PACKAGE_DIR
+from .. import TOOLS_DIR
 
-SCHEMA_DIR = PACKAGE_DIR / "schemas"
+SCHEMA_DIR = TOOLS_DIR / "schemas"
 CATALOGUE_DIR = "catalogue"
 LABS_DIR = "labs"
 DATAPACKAGE = "datasets/datapackage.json"
@@ -379,7 +379,7 @@ def _schema_path(path) -> str:
 def check_entry(kind: str, file_id: str, data: object, today: dt.date) -> list[str]:
     """Every problem of one entry (without the checks that need the whole catalogue)."""
     if data is None:
-        return ["the file is empty (copy a scaffold: python -m dataquartiers.catalogue new "
+        return ["the file is empty (copy a scaffold: python -m booktools.catalogue new "
                 f"{kind} {file_id})"]
     if not isinstance(data, dict):
         return [f"expected fields ('name: value' lines) at the top of the file, found {_kind_of(data)}"]

@@ -2,7 +2,7 @@
 
 This is how every shipped file was made (the provenance in datapackage.json points here): which
 rows and columns were kept, how geometries were simplified, which small counts were masked.
-It is run by hand by a maintainer (`python -m dataquartiers.prepare [SOURCE_DIR]`, or
+It is run by hand by a maintainer (`python -m booktools.prepare [SOURCE_DIR]`, or
 `make datasets`), never by the build: the book reads only what is committed in `datasets/`.
 Output is deterministic: running it twice gives the same bytes.
 
@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import synthetic
-from .secrecy import THRESHOLD
+from dataquartiers.secrecy import THRESHOLD
 
-REPO_DIR = Path(__file__).resolve().parent.parent
+from . import REPO_DIR, synthetic
+
 DEFAULT_SOURCE = REPO_DIR.parent / "shared" / "opendata"
 TARGET = REPO_DIR / "datasets"
 #: Coordinates rounded to 5 decimals (about 1 m), enough for neighbourhood maps.

@@ -9,7 +9,7 @@ Two use cases of the method need data that no producer publishes openly:
   DREES estimates national rates from a microsimulation model; nothing open exists by household.
   → `c2s_menages_synthetique`
 
-Both tables are *invented*, seeded and reproducible byte for byte (`python -m dataquartiers.prepare`
+Both tables are *invented*, seeded and reproducible byte for byte (`python -m booktools.prepare`
 writes them; `tests/test_data.py` regenerates them and compares). Every number that shapes them is
 a named constant below, with the published order of magnitude it is calibrated on. What a lab
 "finds" in them is what these constants put there: labs must say so, and the data package marks

@@ -24,27 +24,23 @@ stale `.jupyterlite.doit.db` silently skips tasks, and several builds may run at
 
 from __future__ import annotations
 
-import ast
-import base64
 import copy
-import csv
-import hashlib
-import io
 import json
 import re
 import shutil
 import subprocess
 import sys
 import time
-import zipfile
 from dataclasses import dataclass, field
-from email.parser import Parser
 from pathlib import Path
 
-from .fetch import sha256_of
-from . import PACKAGE_DIR
+from dataquartiers import PACKAGE_DIR
+from dataquartiers.fetch import sha256_of
 
-REPO_DIR = PACKAGE_DIR.parent
+from . import REPO_DIR, notebooks
+from .buildcache import build_cache_dir, inputs_digest, is_unchanged, remember
+from .notebooks import lab_notebooks
+from .wheels import build_wheel, normalise, wheel_info
 CONFIG_FILE_NAME = "jupyter_lite_config.json"
 CONFIG_SECTION = "DataQuartiersLite"
 #: Where jupyterlite-sphinx writes the JupyterLite site, inside the book's HTML folder.
@@ -54,13 +50,10 @@ LITE_PACKAGES_DIR = "static/dataquartiers"
 KERNEL_PLUGIN = "@jupyterlite/pyodide-kernel-extension:kernel"
 #: The npm package `pyodide` (the core only: no package wheels), installed by `make setup`.
 PYODIDE_NPM_DIR = REPO_DIR / "node_modules" / "pyodide"
-#: The pure wheels fetched from PyPI by `make setup` (`python -m dataquartiers.lite fetch-wheels`).
+#: The pure wheels fetched from PyPI by `make setup` (`python -m booktools.lite fetch-wheels`).
 WHEELS_CACHE = Path(sys.prefix) / "share" / "dataquartiers" / "browser-wheels"
 KERNEL_SCHEMA = (Path(sys.prefix) / "share" / "jupyter" / "labextensions" / "@jupyterlite"
                  / "pyodide-kernel-extension" / "static" / "schema" / "kernel.v0.schema.json")
-#: Files of the package that the labs never need: assets served by the book itself (MathJax,
-#: the ipywidgets HTML manager), 11 MB that every trainee would download for nothing.
-WHEEL_EXCLUDED = ("_vendor/mathjax", "_vendor/widgets")
 BROWSER_NOTICE_TAG = "dq-browser-notice"
 
 BROWSER_NOTICE = (
@@ -75,11 +68,6 @@ BROWSER_NOTICE = (
 
 class LiteError(RuntimeError):
     """A configuration or input problem, with a message that names the file and what is expected."""
-
-
-def _normalise(name: str) -> str:
-    """PEP 503 normalised name: 'Jupyterlab_Widgets' → 'jupyterlab-widgets'."""
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 # --- configuration -------------------------------------------------------------------------
@@ -127,11 +115,6 @@ def load_config(path: Path | None = None) -> LiteConfig:
                       section["lock_depends_removed"], section["page_config"], kit)
 
 
-def lab_notebooks(repo: Path = REPO_DIR) -> list[Path]:
-    """Every lab of the book: `labs/*.ipynb`, sorted."""
-    return sorted(Path(repo).glob("labs/*.ipynb"))
-
-
 def launch_url(notebook: Path | str, interface: str = "notebooks", repo: Path = REPO_DIR) -> str:
     """The lab's address inside the JupyterLite site, relative to the site's `lite/` folder."""
     rel = Path(notebook).resolve().relative_to(Path(repo).resolve()).as_posix()
@@ -168,99 +151,7 @@ def npm_pyodide_lock(npm_dir: Path = PYODIDE_NPM_DIR, expected_version: str | No
     return json.loads((npm_dir / "pyodide-lock.json").read_text(encoding="utf-8"))
 
 
-# --- wheels -----------------------------------------------------------------------------------
-
-def _record_hash(data: bytes) -> str:
-    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-
-
-def _zip_write(zf: zipfile.ZipFile, name: str, data: bytes) -> None:
-    info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
-    info.external_attr = 0o644 << 16
-    info.compress_type = zipfile.ZIP_DEFLATED
-    zf.writestr(info, data)
-
-
-def build_wheel(dest: Path, package_dir: Path = PACKAGE_DIR) -> Path:
-    """A pure wheel of the package, made here without a build backend (no download, reproducible).
-
-    Same files as `pip wheel .` would give (the modules, the schemas, the vendored Leaflet), less
-    the assets only the book serves (`WHEEL_EXCLUDED`). Metadata from pyproject.toml.
-    """
-    import tomllib
-
-    pyproject = tomllib.loads((package_dir.parent / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    name, version = pyproject["name"], pyproject["version"]
-    dist_info = f"{name}-{version}.dist-info"
-    files: dict[str, bytes] = {}
-    for path in sorted(package_dir.rglob("*")):
-        rel = path.relative_to(package_dir).as_posix()
-        if (not path.is_file() or "__pycache__" in path.parts or path.suffix == ".pyc"
-                or path.name == ".done" or rel.startswith(WHEEL_EXCLUDED)):
-            continue
-        files[f"{package_dir.name}/{rel}"] = path.read_bytes()
-    if f"{package_dir.name}/_vendor/leaflet/leaflet.js" not in files:
-        raise LiteError(f"{package_dir}/_vendor/leaflet is missing: run `make setup` first "
-                        "(the maps of the labs need it inside the wheel)")
-    metadata = [
-        "Metadata-Version: 2.4", f"Name: {name}", f"Version: {version}",
-        f"Summary: {pyproject.get('description', '')}",
-        f"License-Expression: {pyproject.get('license', '')}",
-        f"Requires-Python: {pyproject.get('requires-python', '')}",
-    ] + [f"Requires-Dist: {dep}" for dep in pyproject.get("dependencies", [])]
-    files[f"{dist_info}/METADATA"] = ("\n".join(metadata) + "\n").encode()
-    files[f"{dist_info}/WHEEL"] = (b"Wheel-Version: 1.0\nGenerator: dataquartiers.lite\n"
-                                   b"Root-Is-Purelib: true\nTag: py3-none-any\n")
-    files[f"{dist_info}/top_level.txt"] = f"{package_dir.name}\n".encode()
-    scripts = pyproject.get("scripts", {})
-    if scripts:
-        files[f"{dist_info}/entry_points.txt"] = ("[console_scripts]\n" + "".join(
-            f"{k} = {v}\n" for k, v in scripts.items())).encode()
-    record = io.StringIO()
-    writer = csv.writer(record, lineterminator="\n")
-    for arcname, data in files.items():
-        writer.writerow([arcname, _record_hash(data), len(data)])
-    writer.writerow([f"{dist_info}/RECORD", "", ""])
-    files[f"{dist_info}/RECORD"] = record.getvalue().encode()
-    dest.mkdir(parents=True, exist_ok=True)
-    wheel = dest / f"{name}-{version}-py3-none-any.whl"
-    with zipfile.ZipFile(wheel, "w") as zf:
-        for arcname, data in files.items():
-            _zip_write(zf, arcname, data)
-    return wheel
-
-
-@dataclass
-class WheelInfo:
-    path: Path
-    name: str
-    version: str
-    requires: list[str]
-    imports: list[str]
-
-
-def wheel_info(path: Path) -> WheelInfo:
-    """Name, version, unconditional requirements and top-level import names of a wheel."""
-    with zipfile.ZipFile(path) as zf:
-        names = zf.namelist()
-        meta_name = next((n for n in names if n.endswith(".dist-info/METADATA") and n.count("/") == 1), None)
-        if meta_name is None:
-            raise LiteError(f"{path}: not a wheel (no .dist-info/METADATA)")
-        meta = Parser().parsestr(zf.read(meta_name).decode("utf-8"))
-        top_level = next((n for n in names if n.endswith(".dist-info/top_level.txt")), None)
-        if top_level:
-            imports = [line.strip() for line in zf.read(top_level).decode().splitlines() if line.strip()]
-        else:
-            imports = sorted({n.split("/")[0].removesuffix(".py") for n in names
-                              if not n.split("/")[0].endswith((".dist-info", ".data"))
-                              and (n.endswith("/__init__.py") and n.count("/") == 1 or "/" not in n and n.endswith(".py"))})
-    requires = []
-    for req in meta.get_all("Requires-Dist") or []:
-        if ";" in req and "extra" in req.split(";", 1)[1]:
-            continue  # optional extras are not loaded
-        requires.append(_normalise(re.match(r"[A-Za-z0-9._-]+", req.strip()).group(0)))
-    return WheelInfo(path, meta["Name"], meta["Version"], requires, imports)
-
+# --- pure wheels for the browser -----------------------------------------------------------
 
 def installed_version(name: str) -> str:
     from importlib.metadata import PackageNotFoundError, version
@@ -297,7 +188,7 @@ def browser_wheels(config: LiteConfig | None = None, folder: Path = WHEELS_CACHE
                    and w.name.endswith("-none-any.whl")]
         if not matches:
             raise LiteError(f"no pure wheel of {name} {version} in {folder}: run `make setup` "
-                            "(python -m dataquartiers.lite fetch-wheels) while the registries are reachable")
+                            "(python -m booktools.lite fetch-wheels) while the registries are reachable")
         found.append(matches[0])
     return found
 
@@ -323,11 +214,11 @@ def extend_lock(base_lock: dict, wheels: list[Path], config: LiteConfig, *,
         if pkg in packages:
             packages[pkg]["depends"] = [d for d in packages[pkg]["depends"] if d not in removed]
     infos = [wheel_info(w) for w in wheels]
-    ours = {_normalise(i.name) for i in infos}
-    known = {_normalise(k) for k in packages} | ours
-    skipped = {_normalise(n) for n in config.depends_not_loaded}
+    ours = {normalise(i.name) for i in infos}
+    known = {normalise(k) for k in packages} | ours
+    skipped = {normalise(n) for n in config.depends_not_loaded}
     for info in infos:
-        key = _normalise(info.name)
+        key = normalise(info.name)
         depends = []
         for dep in info.requires:
             if dep in skipped:
@@ -372,19 +263,22 @@ SELF_ASSESSMENT_FILES = ("ethics-charter/auto-evaluation.ipynb", "ethics-charter
 def stage_contents(dest: Path, repo: Path = REPO_DIR) -> list[Path]:
     """Lay out the JupyterLite contents as in the repository: `labs/*.ipynb` (cleaned for the
     browser) and `datasets/` with the resources the labs read (the union of their bundles)."""
-    from .bundles import lab_data_needs, reduced_package
-
     if dest.exists():
         shutil.rmtree(dest)
     written = []
     (dest / "labs").mkdir(parents=True)
     carried: set[str] = set()
+    package = notebooks.read_package(repo)
+    known = {r.get("name") for r in package["resources"]}
     for nb_path in lab_notebooks(repo):
         nb = json.loads(nb_path.read_text(encoding="utf-8"))
         target = dest / "labs" / nb_path.name
         target.write_text(json.dumps(browser_notebook(nb), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         written.append(target)
-        carried |= set(lab_data_needs(nb_path, repo)[1])
+        needs = notebooks.lab_data_needs(nb_path, repo, package)
+        if needs.problems:
+            raise LiteError("\n".join(needs.problems))
+        carried |= set(needs.carried(known))
     # The trainees' self-assessment tool runs in the browser too, beside the charter it reads.
     for extra in SELF_ASSESSMENT_FILES:
         src = repo / extra
@@ -397,10 +291,9 @@ def stage_contents(dest: Path, repo: Path = REPO_DIR) -> list[Path]:
             shutil.copy2(src, target)
         written.append(target)
     datasets = repo / "datasets"
-    package = json.loads((datasets / "datapackage.json").read_text(encoding="utf-8"))
     (dest / "datasets").mkdir()
     target = dest / "datasets" / "datapackage.json"
-    target.write_text(json.dumps(reduced_package(package, sorted(carried)), ensure_ascii=False, indent=2) + "\n",
+    target.write_text(json.dumps(notebooks.reduced_package(package, sorted(carried)), ensure_ascii=False, indent=2) + "\n",
                       encoding="utf-8")
     written.append(target)
     for res in package["resources"]:
@@ -414,43 +307,6 @@ def stage_contents(dest: Path, repo: Path = REPO_DIR) -> list[Path]:
         shutil.copy2(src, target)
         written.append(target)
     return written
-
-
-# --- skipping work whose inputs did not change ----------------------------------------------
-# The JupyterLite build and the lab zips take most of a no-change rebuild: each records a digest
-# of its inputs in the build folder and is skipped when they are the same and its output exists.
-
-def inputs_digest(paths, root: Path) -> str:
-    """sha256 over the files (folders: every file below) of `paths`: relative names and bytes."""
-    digest = hashlib.sha256()
-    files = []
-    for path in map(Path, paths):
-        if path.is_dir():
-            files += [f for f in path.rglob("*") if f.is_file() and "__pycache__" not in f.parts]
-        elif path.exists():
-            files.append(path)
-    for f in sorted(set(files)):
-        try:
-            name = f.relative_to(root).as_posix()
-        except ValueError:
-            name = f.as_posix()
-        digest.update(name.encode() + b"\0" + f.read_bytes() + b"\0")
-    return digest.hexdigest()
-
-
-def build_cache_dir(app) -> Path:
-    """Where this build keeps its digests: beside its html output (never published)."""
-    return Path(app.outdir).parent / ".dq-build-cache"
-
-
-def is_unchanged(cache_dir: Path, key: str, digest: str) -> bool:
-    record = Path(cache_dir) / f"{key}.sha256"
-    return record.exists() and record.read_text(encoding="utf-8").strip() == digest
-
-
-def remember(cache_dir: Path, key: str, digest: str) -> None:
-    Path(cache_dir).mkdir(parents=True, exist_ok=True)
-    (Path(cache_dir) / f"{key}.sha256").write_text(digest + "\n", encoding="utf-8")
 
 
 # --- the Sphinx side -------------------------------------------------------------------------
@@ -630,9 +486,6 @@ def setup_sphinx(app) -> None:
     # around jupyterlite-sphinx's build-finished handler (priority 500), which runs the lite build
     app.connect("build-finished", _prepare_lite, priority=450)
     app.connect("build-finished", _finish_lite, priority=600)
-    from . import bundles
-
-    app.connect("build-finished", bundles._build_bundles)
 
 
 # --- measures (make bench) -----------------------------------------------------------------
@@ -693,14 +546,14 @@ def main(argv: list[str] | None = None) -> int:
         try:
             wheels = fetch_browser_wheels()
         except (LiteError, subprocess.CalledProcessError) as err:
-            print(f"dataquartiers.lite: {err}", file=sys.stderr)
+            print(f"booktools.lite: {err}", file=sys.stderr)
             return 1
         print("browser wheels:", ", ".join(w.name for w in wheels))
         return 0
     if argv[:1] == ["wheel"] and len(argv) == 2:
         print(build_wheel(Path(argv[1])))
         return 0
-    print("usage: python -m dataquartiers.lite fetch-wheels | wheel DEST_DIR", file=sys.stderr)
+    print("usage: python -m booktools.lite fetch-wheels | wheel DEST_DIR", file=sys.stderr)
     return 2
 
 

@@ -1,10 +1,14 @@
-"""Copy the front-end assets that maps and widgets need from node_modules into the package.
+"""Copy the front-end assets that maps and widgets need from node_modules.
 
 Why: by default folium pages and ipywidgets load Leaflet, require.js and the widget manager from
 CDNs, so in a training room with no network the map is a blank box and the widgets vanish.
 `npm ci` fetches the pinned versions (package-lock.json); this step keeps only the files the site
 serves and inlines Leaflet's images into its CSS, so that a map embedded as `<iframe srcdoc>`
-needs no other file. Run by `make setup`: ``python -m dataquartiers.vendor``.
+needs no other file. Run by `make setup`: ``python -m booktools.vendor``.
+
+Leaflet goes into the labs' library (`dataquartiers/_vendor/leaflet`: every map inlines it, in the
+book, on a laptop and in the browser); require.js, the widget manager and MathJax are served by
+the book's pages only and go into the tooling (`booktools/_vendor`), never into what trainees get.
 """
 
 from __future__ import annotations
@@ -15,11 +19,15 @@ import shutil
 import sys
 from pathlib import Path
 
-from . import PACKAGE_DIR
+from dataquartiers import PACKAGE_DIR
 
-REPO_DIR = PACKAGE_DIR.parent
+from . import REPO_DIR, TOOLS_DIR
+
 NODE_MODULES = REPO_DIR / "node_modules"
-VENDOR_DIR = PACKAGE_DIR / "_vendor"
+#: Leaflet, inlined into every map by dataquartiers.maps.
+LEAFLET_DIR = PACKAGE_DIR / "_vendor" / "leaflet"
+#: What the book's pages serve from `_static/dq-vendor/` (booktools.book).
+VENDOR_DIR = TOOLS_DIR / "_vendor"
 
 #: The widget manager's icon fonts, served beside it.
 WIDGET_FILE_SUFFIXES = (".woff", ".woff2", ".ttf", ".eot", ".svg")
@@ -36,7 +44,8 @@ def _inline_images(css: str, images_dir: Path) -> str:
     return re.sub(r"url\(images/([\w.-]+\.png)\)", repl, css)
 
 
-def vendor(node_modules: Path = NODE_MODULES, target: Path = VENDOR_DIR) -> list[Path]:
+def vendor(node_modules: Path = NODE_MODULES, target: Path = VENDOR_DIR,
+           leaflet_target: Path = LEAFLET_DIR) -> list[Path]:
     """Copy the needed assets; return the files written. Raises FileNotFoundError with a hint."""
     leaflet = node_modules / "leaflet" / "dist"
     requirejs = node_modules / "requirejs" / "require.js"
@@ -47,27 +56,30 @@ def vendor(node_modules: Path = NODE_MODULES, target: Path = VENDOR_DIR) -> list
             raise FileNotFoundError(
                 f"{needed} is missing: run `npm ci` at the repository root (or `make setup`)."
             )
-    if target.exists():
-        shutil.rmtree(target)
-    (target / "leaflet").mkdir(parents=True)
+    for folder in (target, leaflet_target):
+        if folder.exists():
+            shutil.rmtree(folder)
+    leaflet_target.mkdir(parents=True)
     (target / "widgets").mkdir(parents=True)
-    shutil.copy2(leaflet / "leaflet.js", target / "leaflet" / "leaflet.js")
+    shutil.copy2(leaflet / "leaflet.js", leaflet_target / "leaflet.js")
     css = _inline_images((leaflet / "leaflet.css").read_text(encoding="utf-8"), leaflet / "images")
-    (target / "leaflet" / "leaflet.css").write_text(css, encoding="utf-8")
+    (leaflet_target / "leaflet.css").write_text(css, encoding="utf-8")
+    if (node_modules / "leaflet" / "LICENSE").exists():
+        shutil.copy2(node_modules / "leaflet" / "LICENSE", leaflet_target / "LICENSE")
     shutil.copy2(requirejs, target / "widgets" / "require.js")
     shutil.copy2(widgets / "embed-amd.js", target / "widgets" / "embed-amd.js")
     # The widget bundle finds its icon fonts through require.js's URL of its own module name, by
     # default relative to the page (a 404 on every page below the root): point that name at the
     # folder these files are served from, whatever the page's depth.
     (target / "widgets" / "config.js").write_text(
-        "// Written by dataquartiers/vendor.py: serve the widget manager's files from this folder.\n"
+        "// Written by booktools/vendor.py: serve the widget manager's files from this folder.\n"
         "requirejs.config({paths: {'@jupyter-widgets/html-manager/dist':\n"
         "  document.currentScript.src.replace(/[^/]*$/, '').replace(/\\/$/, '')}});\n",
         encoding="utf-8")
     # The slider handles the widget manager draws have no accessible name (WCAG 4.1.2): give
     # each the text of its widget's label once it is on the page.
     (target / "widgets" / "a11y.js").write_text(
-        "// Written by dataquartiers/vendor.py: name the widget controls for screen readers.\n"
+        "// Written by booktools/vendor.py: name the widget controls for screen readers.\n"
         "(function () {\n"
         "  function name() {\n"
         "    document.querySelectorAll('.jupyter-widgets.widget-inline-hbox').forEach(function (box) {\n"
@@ -95,21 +107,22 @@ def vendor(node_modules: Path = NODE_MODULES, target: Path = VENDOR_DIR) -> list
     for sub in ("input", "ui", "a11y", "output/chtml/fonts/woff-v2"):
         shutil.copytree(mathjax / sub, target / "mathjax" / sub)
     for license_file in ("LICENSE",):
-        for pkg in ("leaflet", "requirejs", "@jupyter-widgets/html-manager", "mathjax"):
+        for pkg in ("requirejs", "@jupyter-widgets/html-manager", "mathjax"):
             src = node_modules / pkg / license_file
             if src.exists():
                 shutil.copy2(src, target / f"{pkg.replace('/', '_')}-{license_file}")
-    return sorted(p for p in target.rglob("*") if p.is_file())
+    return sorted(p for folder in (target, leaflet_target) for p in folder.rglob("*") if p.is_file())
 
 
 def main() -> int:
     try:
         files = vendor()
     except FileNotFoundError as err:
-        print(f"dataquartiers.vendor: {err}", file=sys.stderr)
+        print(f"booktools.vendor : {err}", file=sys.stderr)
         return 1
     size = sum(f.stat().st_size for f in files)
-    print(f"vendored {len(files)} files ({size / 1e6:.1f} MB) into {VENDOR_DIR.relative_to(REPO_DIR)}")
+    print(f"{len(files)} fichiers front-end ({size / 1e6:.1f} Mo) copiés dans "
+          f"{LEAFLET_DIR.relative_to(REPO_DIR)} et {VENDOR_DIR.relative_to(REPO_DIR)}")
     return 0
 
 

@@ -6,7 +6,7 @@ entry per resource of `datasets/datapackage.json`: description, producer, licenc
 warning when it is not verified), a "synthétique" badge, vintage, granularity, territory filter,
 columns, sources, provenance, and a download link. The `{download}` role makes Sphinx copy every
 file into the site (`_downloads/`), so the links work on the published site and offline.
-Registered by `dataquartiers/book.py`.
+Registered by `booktools/book.py`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from . import data
+from dataquartiers import data
 
 MARKER = "<!-- dq:datasets -->"
 

@@ -20,12 +20,12 @@ import yaml
 
 from .model import CATALOGUE_DIR, KINDS, find_labs, terms
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from .. import REPO_DIR as REPO_ROOT
 PAGES = ("index.md", "partenaires.md", "guide.md")
 
 _CONF = """\
 project = "Banc d'essai du catalogue"
-extensions = ["myst_parser", "dataquartiers.catalogue"]
+extensions = ["myst_parser", "booktools.catalogue"]
 html_theme = "{theme}"
 language = "fr"
 exclude_patterns = ["_build"]

@@ -1,4 +1,4 @@
-"""`python -m dataquartiers.catalogue new source <id>`: a new entry with every field of the schema,
+"""`python -m booktools.catalogue new source <id>`: a new entry with every field of the schema,
 each preceded by its help text as YAML comments, ready to be filled in.
 
 Every field to fill holds the placeholder « À COMPLÉTER », which `check` reports until it is
