@@ -23,6 +23,7 @@ from . import bundles  # one zip per lab
 from . import lite  # labs in the browser, lab buttons
 from . import catalogue  # catalogue of sources, partner directory, DCAT-AP exports
 from . import datasets_page  # the datasets page, generated from datasets/datapackage.json
+from . import static_widgets  # every widget on a lab page says it is a still image of the lab
 
 VENDOR_DIR = TOOLS_DIR / "_vendor"
 
@@ -103,6 +104,7 @@ def setup(app: Sphinx) -> dict:
     app.connect("build-finished", _french_redirect, priority=400)
     ethics.setup_sphinx(app)
     lite.setup_sphinx(app)
+    static_widgets.setup_sphinx(app)
     app.connect("build-finished", bundles.build_bundles_of_site)
     catalogue.setup_sphinx(app)
     datasets_page.setup_sphinx(app)

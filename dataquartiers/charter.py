@@ -34,7 +34,14 @@ MIN_SCORE, MAX_SCORE = 0, 4
 
 
 class EthicsError(ValueError):
-    """A charter or an assessment cannot be read; the message names the file."""
+    """A charter or an assessment cannot be read; the message (French) names the file and the field."""
+
+
+class UnknownIdError(KeyError):
+    """An id that the charter does not have; the message lists the ones it has."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; this one is a sentence
+        return self.args[0]
 
 
 # --- the charter --------------------------------------------------------------------------
@@ -53,6 +60,8 @@ class Principle:
     definition: str
     questions: tuple[str, ...]
     theme_id: str
+    #: From this score up, a lab's assessment must point to the lab's limits section (None: never).
+    cite_limits_from: int | None = None
 
 
 @dataclass(frozen=True)
@@ -63,12 +72,17 @@ class Theme:
     principles: tuple[Principle, ...]
 
 
+_KIND_NAMES = {"principle": "principe", "theme": "thème"}
+
+
 def _by_id(items, wanted: str, what: str):
-    """The item of `items` whose `id` is `wanted`; a KeyError listing the ids otherwise."""
+    """The item of `items` whose `id` is `wanted`; an UnknownIdError listing the ids otherwise."""
     for item in items:
         if item.id == wanted:
             return item
-    raise KeyError(f"unknown {what} '{wanted}' (the charter's {what}s are: {', '.join(i.id for i in items)})")
+    name = _KIND_NAMES.get(what, what)
+    raise UnknownIdError(f"{name} « {wanted} » inconnu de la charte (ses {name}s : "
+                         f"{', '.join(i.id for i in items)})")
 
 
 @dataclass(frozen=True)
@@ -115,8 +129,8 @@ def find_charter(start: Path | None = None) -> Path:
     for c in candidates:
         if c.is_file():
             return c.resolve()
-    raise FileNotFoundError("charter.yml not found (looked in: " + ", ".join(map(str, candidates))
-                            + "). Set DQ_ETHICS_CHARTER to the path of ethics-charter/charter.yml.")
+    raise FileNotFoundError("charter.yml introuvable (cherché dans : " + ", ".join(map(str, candidates))
+                            + "). Indiquez son chemin dans la variable d'environnement DQ_ETHICS_CHARTER.")
 
 
 def _display(path: Path, root: Path | None) -> str:
@@ -132,18 +146,85 @@ def _display(path: Path, root: Path | None) -> str:
     return str(path)
 
 
+# --- reading YAML with bounds -------------------------------------------------------------------
+
+#: A charter or an assessment is a few kilobytes: anything much larger is a mistake or an attack.
+MAX_YAML_BYTES = 512 * 1024
+
+#: PyYAML's syntax problems, as a person editing the file can act on them.
+_YAML_PROBLEMS = [
+    ("mapping values are not allowed", "un « : » inattendu ; mettez entre guillemets un texte qui "
+     "contient « : », ou vérifiez l'indentation"),
+    ("cannot start any token", "une tabulation ou un caractère interdit ; indentez avec des espaces"),
+    ("could not find expected ':'", "il manque « : » après un nom de champ, ou un guillemet n'est pas fermé"),
+    ("did not find expected key", "indentation incohérente : les champs d'un même niveau commencent à la "
+     "même colonne"),
+    ("expected <block end>", "indentation incohérente : les champs d'un même niveau commencent à la "
+     "même colonne"),
+    ("found unexpected end of stream", "un guillemet ou un crochet n'est pas fermé"),
+    ("expected ',' or ']'", "un crochet « [ » n'est pas fermé"),
+    ("expected ',' or '}'", "une accolade « { » n'est pas fermée"),
+    ("found unknown escape character", "un « \\ » entre guillemets doubles : utilisez des guillemets simples"),
+    ("found undefined alias", "un alias « * » sans ancre"),
+]
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader without anchors and aliases (whose expansion has no bound), noting
+    every key written twice (which a plain load would silently drop)."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self.duplicates: list[tuple[str, int, int]] = []
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent) or getattr(self.peek_event(), "anchor", None):
+            event = self.peek_event()
+            raise yaml.MarkedYAMLError(problem="dq-alias", problem_mark=event.start_mark)
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if isinstance(key, str) and key in seen:
+                self.duplicates.append((key, seen[key], line))
+            seen.setdefault(key, line)
+        return super().construct_mapping(node, deep=deep)
+
+
 def _read_yaml(path: Path, shown: str):
+    """Read a small YAML file safely: size bounded, no anchors or aliases, no key written twice.
+    Every problem is an EthicsError whose French message names the file and the line."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        raw = Path(path).read_bytes()
     except FileNotFoundError:
-        raise EthicsError(f"{shown}: file not found") from None
+        raise EthicsError(f"{shown} : fichier introuvable") from None
+    if len(raw) > MAX_YAML_BYTES:
+        raise EthicsError(f"{shown} : fichier trop volumineux ({len(raw)} octets ; au plus "
+                          f"{MAX_YAML_BYTES} octets pour une charte ou une évaluation)")
     try:
-        data = yaml.safe_load(text)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise EthicsError(f"{shown} : le fichier n'est pas en UTF-8 ; enregistrez-le en UTF-8") from None
+    loader = _BoundedLoader(text)
+    try:
+        data = loader.get_single_data()
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        problem = getattr(err, "problem", None) or str(err)
-        raise EthicsError(f"{shown}: not valid YAML{where}: {problem}") from None
+        where = f" (ligne {mark.line + 1}, colonne {mark.column + 1})" if mark else ""
+        problem = str(getattr(err, "problem", None) or "")
+        if problem == "dq-alias":
+            raise EthicsError(f"{shown} : les ancres et les alias YAML (« & », « * ») ne sont pas acceptés"
+                              f"{where} ; écrivez la valeur en entier") from None
+        hint = next((h for key, h in _YAML_PROBLEMS if key in problem), "syntaxe incorrecte")
+        raise EthicsError(f"{shown} : YAML invalide{where} : {hint}") from None
+    finally:
+        loader.dispose()
+    if loader.duplicates:
+        raise EthicsError("\n".join(f"{shown} : champ « {key} » écrit deux fois (lignes {first} et {again}) ; "
+                                    "gardez-en un seul" for key, first, again in loader.duplicates))
     return _plain(data)
 
 
@@ -158,6 +239,8 @@ def _plain(value):
     return value
 
 
+# --- schema errors as French sentences ----------------------------------------------------------
+
 def _schema(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
@@ -171,79 +254,103 @@ def _dotted(path: Iterable) -> str:
 
 def _json_type(value) -> str:
     if value is None:
-        return "nothing"
+        return "rien"
     if isinstance(value, bool):
-        return "a boolean"
+        return "vrai ou faux"
     if isinstance(value, (int, float)):
-        return "a number"
+        return "un nombre"
     if isinstance(value, str):
-        return "a text"
+        return "un texte"
     if isinstance(value, list):
-        return "a list"
+        return "une liste"
     if isinstance(value, dict):
-        return "a mapping"
+        return "un groupe de champs"
     return type(value).__name__
 
+
+_EXPECTED_TYPES = {"string": "un texte", "integer": "un nombre entier", "number": "un nombre",
+                   "boolean": "vrai ou faux (true / false)", "array": "une liste (une ligne « - » par élément)",
+                   "object": "un groupe de champs (« nom: valeur », indentés dessous)", "null": "rien"}
+_EXPECTED_PATTERNS = {"^https?://": "une adresse web (https://…)",
+                      "^[a-z][a-z0-9]*(-[a-z0-9]+)*$": "un identifiant en minuscules, chiffres et tirets",
+                      "^[0-9]{4}-[0-9]{2}-[0-9]{2}$": "une date AAAA-MM-JJ"}
 
 #: Keys that an assessment must not retype: they are read from the data package.
 _DERIVED_KEYS = {"licence", "license", "licenses", "licence_status", "synthetic", "personal_data",
                  "producer"}
 
 
+def _quoted(values) -> str:
+    return ", ".join(f"« {v} »" for v in values)
+
+
 def _schema_message(err, shown: str) -> str:
-    """One jsonschema error as a sentence naming the file, the field and what is expected."""
+    """One jsonschema error as a French sentence naming the file, the field and what is expected."""
     path = list(err.absolute_path)
     v, inst = err.validator, err.instance
+    scale = f"{MIN_SCORE} à {MAX_SCORE}"
     # Per-principle errors of an assessment: named after the principle.
     if path[:1] == ["principles"] and len(path) >= 2:
         pid, rest = path[1], path[2:]
         if rest == ["score"]:
             if v in ("minimum", "maximum"):
-                return f"{shown}: principle '{pid}': score {inst} is out of range {MIN_SCORE}–{MAX_SCORE}"
+                return f"{shown} : principe « {pid} » : le score {inst} est hors de l'échelle {scale}"
             if inst is None:
-                return f"{shown}: principle '{pid}': score is empty: give an integer {MIN_SCORE}–{MAX_SCORE}"
-            return f"{shown}: principle '{pid}': score {inst!r} is not an integer {MIN_SCORE}–{MAX_SCORE}"
-        if rest and rest[0] in ("justification", "to_improve") and v in ("pattern", "type"):
-            return f"{shown}: principle '{pid}': {rest[0]} is empty"
+                return f"{shown} : principe « {pid} » : score vide ; donnez un entier de {scale}"
+            return f"{shown} : principe « {pid} » : le score « {inst} » n'est pas un entier de {scale}"
+        if rest and v in ("pattern", "type") and (inst is None or (isinstance(inst, str) and not inst.strip())):
+            what = "la justification est vide" if rest[0] == "justification" else f"le champ « {rest[0]} » est vide"
+            return f"{shown} : principe « {pid} » : {what}"
         if not rest and v == "required":
             missing = [k for k in err.validator_value if k not in (inst or {})]
-            return f"{shown}: principle '{pid}': field '{missing[0]}' is missing"
+            return f"{shown} : principe « {pid} » : il manque le champ « {missing[0]} »"
         if not rest and v == "additionalProperties":
-            extra = sorted(set(inst) - {"score", "justification", "to_improve"})
-            return (f"{shown}: principle '{pid}': field '{extra[0]}' is not allowed "
-                    "(expected: score, justification, to_improve)")
+            allowed = list(err.schema.get("properties", {}))
+            extra = sorted(set(inst) - set(allowed))
+            return (f"{shown} : principe « {pid} » : champ « {extra[0]} » non prévu "
+                    f"(champs possibles : {', '.join(allowed)})")
         if not rest and v == "type":
-            return f"{shown}: principle '{pid}': expected a mapping with a score and a justification, got {_json_type(inst)}"
+            return (f"{shown} : principe « {pid} » : attendu un groupe de champs (score, justification), "
+                    f"trouvé {_json_type(inst)}")
     if path == ["principles"] and v == "required":
         missing = [k for k in err.validator_value if k not in inst]
-        return (f"{shown}: principle '{missing[0]}': missing (every principle of the charter needs "
-                "a score and a justification)")
+        return (f"{shown} : principe « {missing[0]} » absent ; chaque principe de la charte demande un "
+                "score et une justification")
     if path == ["principles"] and "propertyNames" in err.schema_path:
-        return (f"{shown}: principle '{inst}': unknown (the charter's principles are: "
+        return (f"{shown} : principe « {inst} » inconnu (les principes de la charte : "
                 f"{', '.join(err.validator_value)})")
     where = _dotted(path)
     if v == "required":
         missing = [k for k in err.validator_value if k not in inst]
         name = f"{where}.{missing[0]}" if where else missing[0]
-        return f"{shown}: field '{name}' is missing"
+        return f"{shown} : champ « {name} » manquant"
     if v == "additionalProperties":
         allowed = sorted(err.schema.get("properties", {}))
         extra = sorted(k for k in inst if k not in allowed)
         name = f"{where}.{extra[0]}" if where else extra[0]
-        hint = (" (licence and status are read from datasets/datapackage.json, not retyped)"
-                if extra[0] in _DERIVED_KEYS else "")
-        return f"{shown}: field '{name}' is not allowed{hint}; expected one of: {', '.join(allowed)}"
-    if v == "pattern" and isinstance(inst, str) and not inst.strip():
-        return f"{shown}: field '{where}' is empty"
+        hint = (" (la licence et le statut d'un jeu de données se lisent dans datasets/datapackage.json : "
+                "on ne les recopie pas)" if extra[0] in _DERIVED_KEYS else "")
+        return f"{shown} : champ « {name} » non prévu{hint} ; champs possibles : {', '.join(allowed)}"
+    if v == "pattern":
+        if isinstance(inst, str) and not inst.strip():
+            return f"{shown} : champ « {where} » vide"
+        expected = _EXPECTED_PATTERNS.get(err.validator_value, "un texte d'une autre forme")
+        return f"{shown} : champ « {where} » : « {inst} » ne convient pas ; attendu {expected}"
     if v == "type":
         expected = err.validator_value
-        return f"{shown}: field '{where}': expected {expected}, got {_json_type(inst)}"
+        expected = " ou ".join(_EXPECTED_TYPES.get(e, e) for e in expected) if isinstance(expected, list) \
+            else _EXPECTED_TYPES.get(expected, expected)
+        return f"{shown} : champ « {where} » : attendu {expected}, trouvé {_json_type(inst)}"
     if v == "enum":
-        return (f"{shown}: field '{where}': {inst!r} is not one of "
-                f"{', '.join(repr(e) for e in err.validator_value)}")
+        return (f"{shown} : champ « {where} » : « {inst} » n'est pas une valeur possible "
+                f"({_quoted(err.validator_value)})")
     if v == "minItems":
-        return f"{shown}: field '{where}': needs at least {err.validator_value} item(s)"
-    return f"{shown}: field '{where or '(top)'}': {err.message}"
+        return f"{shown} : champ « {where} » : il faut au moins {err.validator_value} élément(s)"
+    if v == "maximum":
+        return f"{shown} : champ « {where} » : {inst} dépasse le maximum ({err.validator_value})"
+    if v == "minimum":
+        return f"{shown} : champ « {where} » : {inst} est sous le minimum ({err.validator_value})"
+    return f"{shown} : champ « {where or '(racine)'} » : valeur refusée (règle « {v} » du schéma)"
 
 
 def _validate(data, schema: dict, shown: str) -> list[str]:
@@ -257,20 +364,21 @@ def _validate(data, schema: dict, shown: str) -> list[str]:
 
 
 def charter_errors(data, shown: str) -> list[str]:
-    """What is wrong with a charter document (schema, then ids, scale and reference)."""
+    """What is wrong with a charter document (schema, then ids, scale and reference), in French."""
     errors = _validate(data, _schema(CHARTER_SCHEMA), shown)
     if errors or not isinstance(data, dict):
-        return errors or [f"{shown}: expected a mapping at the top level"]
+        return errors or [f"{shown} : attendu un groupe de champs (title, version, label, frameworks, "
+                          f"scale, themes), trouvé {_json_type(data)}"]
     levels = [lv["level"] for lv in data["scale"]]
     if levels != list(range(MIN_SCORE, MAX_SCORE + 1)):
-        errors.append(f"{shown}: field 'scale': levels must be {MIN_SCORE}, 1, 2, 3, {MAX_SCORE} "
-                      f"in this order, found {', '.join(map(str, levels))}")
+        errors.append(f"{shown} : champ « scale » : les niveaux doivent être {MIN_SCORE}, 1, 2, 3, {MAX_SCORE} "
+                      f"dans cet ordre (trouvés : {', '.join(map(str, levels))})")
     seen: dict[str, str] = {}
     for t in data["themes"]:
         for item, kind in [(t, "theme")] + [(p, "principle") for p in t["principles"]]:
             if item["id"] in seen:
-                errors.append(f"{shown}: {kind} id '{item['id']}' is used twice "
-                              f"(already a {seen[item['id']]} id)")
+                errors.append(f"{shown} : identifiant « {item['id']} » employé deux fois "
+                              f"(c'est déjà celui d'un {_KIND_NAMES[seen[item['id']]]})")
             seen[item["id"]] = kind
     ref = data.get("reference")
     if ref:
@@ -279,18 +387,18 @@ def charter_errors(data, shown: str) -> list[str]:
         for key, known in (("principle_scores", principles), ("theme_averages", list(themes))):
             for k in ref[key]:
                 if k not in known:
-                    errors.append(f"{shown}: field 'reference.{key}.{k}': unknown id "
-                                  f"(expected one of: {', '.join(known)})")
+                    errors.append(f"{shown} : champ « reference.{key}.{k} » : identifiant inconnu "
+                                  f"(attendu l'un de : {', '.join(known)})")
             for k in known:
                 if k not in ref[key]:
-                    errors.append(f"{shown}: field 'reference.{key}.{k}' is missing")
+                    errors.append(f"{shown} : champ « reference.{key}.{k} » manquant")
         if not errors:  # the published theme averages must agree with the principle scores
             for tid, pids in themes.items():
                 mean = sum(ref["principle_scores"][p] for p in pids) / len(pids)
                 if abs(mean - ref["theme_averages"][tid]) > 0.05 + 1e-9:
-                    errors.append(f"{shown}: field 'reference.theme_averages.{tid}': "
-                                  f"{ref['theme_averages'][tid]} does not match the mean of its "
-                                  f"principle scores ({mean:.2f})")
+                    errors.append(f"{shown} : champ « reference.theme_averages.{tid} » : "
+                                  f"{fmt_number(ref['theme_averages'][tid])} ne correspond pas à la moyenne "
+                                  f"des scores de ses principes ({fmt_number(mean, 2)})")
     return errors
 
 
@@ -300,7 +408,7 @@ def charter_from_data(data: dict, path: Path | None = None) -> Charter:
               principles=tuple(Principle(id=p["id"], title=p["title"].strip(),
                                          definition=p["definition"].strip(),
                                          questions=tuple(q.strip() for q in p["questions"]),
-                                         theme_id=t["id"])
+                                         theme_id=t["id"], cite_limits_from=p.get("cite_limits_from"))
                                for p in t["principles"]))
         for t in data["themes"])
     return Charter(title=data["title"], version=str(data["version"]), label=data["label"],
@@ -311,7 +419,7 @@ def charter_from_data(data: dict, path: Path | None = None) -> Charter:
 
 
 def load_charter(path: Path | str | None = None, *, validate: bool = True) -> Charter:
-    """Read and check the charter; raise EthicsError listing every problem."""
+    """Read and check the charter; raise EthicsError listing every problem (in French)."""
     path = Path(path) if path else find_charter()
     shown = _display(path, None)
     data = _read_yaml(path, shown)
