@@ -121,7 +121,7 @@ def _limits_errors(data: dict, charter: Charter, titles: list[str], shown: str, 
     """The rule of `cite_limits_from`: a high score names the lab's limits section, which exists."""
     errors = []
     limits = [t for t in titles if is_limits_title(t)]
-    found = (f"sections des limites de {nb_shown} : {', '.join(f'« {t} »' for t in limits)}" if limits
+    found = (f"sections des limites du lab : {', '.join(f'« {t} »' for t in limits)}" if limits
              else f"{nb_shown} n'a aucune section dont le titre commence par « Limites » : écrivez-la d'abord")
     for p in charter.principles:
         entry = (data.get("principles") or {}).get(p.id)
