@@ -48,7 +48,7 @@ def notice_nodes(actions_html: str | None) -> list[nodes.Node]:
     box += nodes.paragraph(NOTICE_TEXT, NOTICE_TEXT)
     out: list[nodes.Node] = [box]
     if actions_html:
-        out.append(nodes.raw("", actions_html, format="html", classes=["dq-static-widget-actions"]))
+        out.append(nodes.raw("", actions_html, format="html"))
     return out
 
 

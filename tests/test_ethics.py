@@ -509,7 +509,8 @@ def test_lab_page_section(charter):
     limits = make.section("Limites")
     document += limits
     ethics.pages.mark_limits_sections(lab, document)
-    assert "ethics-limits-prise-en-main" in limits["names"]
+    assert document.nameids["ethics-limits-prise-en-main"] == limits["ids"][0]
+    assert document.nametypes["ethics-limits-prise-en-main"] and not document.nametypes["limites"]
     section = ethics.assessment_section(charter, lab, document, "labs/prise-en-main")
     document += section
     titles = [n.astext() for n in section.findall(lambda n: n.tagname == "title")]

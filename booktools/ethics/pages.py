@@ -359,9 +359,11 @@ def mark_limits_sections(assessment: LabAssessment, document) -> None:
     cited = assessment.cited_limits()
     for sec in document.findall(nodes.section):
         title = sec[0].astext().strip() if sec.children and isinstance(sec[0], nodes.title) else ""
-        if title in cited and assessment.limits_label not in sec["names"]:
-            sec["names"].append(assessment.limits_label)
-            document.note_explicit_target(sec, sec)
+        if title in cited and sec["ids"] and assessment.limits_label not in document.nameids:
+            # Only the new label is made explicit: the section's own name (its title) stays implicit,
+            # as in every lab, so the labs' « Limites » sections do not clash with each other.
+            holder = nodes.Element(names=[assessment.limits_label])
+            document.set_name_id_map(holder, sec["ids"][0], explicit=True)
             return
 
 
