@@ -151,7 +151,7 @@ def test_the_job_offers_count_is_the_labs_cleaned_count(site):
 def test_the_threshold_of_11_is_said_for_what_it_is(site):
     text = text_of(site, "chapters/cadre-juridique.html")
     assert "pratiques de l'Insee" not in text
-    assert "sources fiscales" in text and "ce livre l'applique" in text
+    assert "sources fiscales" in text and "l'applique à tout ce qu'il diffuse" in text
 
 
 def test_the_partner_directory_says_ekitia_is_a_gip():
