@@ -42,6 +42,18 @@ def resolve(site: Path, page: str, href: str) -> tuple[Path, str]:
     return (site / page).parent.joinpath(unquote(parts.path)).resolve(), parts.fragment
 
 
+def serious_violations(page) -> list[dict]:
+    """The WCAG 2.1 AA violations of impact serious or critical that axe-core finds in the page."""
+    assert AXE.exists(), "axe-core missing: run `make setup` (npm ci)"
+    page.add_script_tag(path=str(AXE))
+    return page.evaluate(
+        """async () => {
+            const r = await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}});
+            return r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+              .map(v => ({id: v.id, nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
+        }""")
+
+
 # --- the charter's pages ---------------------------------------------------------------------------
 
 def test_theme_pages_come_from_the_charter(site):
@@ -280,17 +292,10 @@ def test_the_form_computes_in_chromium_offline_with_mouse_and_keyboard(site, sit
 
 @needs_chromium
 def test_the_self_assessment_page_is_accessible(site, site_url):
-    assert AXE.exists(), "axe-core missing: run `make setup` (npm ci)"
     with offline_page() as (page, _traffic):
         page.goto(f"{site_url}/{PAGE}", wait_until="networkidle")
         page.check('input[name="score-beneficence"][value="2"]')
-        page.add_script_tag(path=str(AXE))
-        violations = page.evaluate(
-            """async () => {
-                const r = await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}});
-                return r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
-                  .map(v => ({id: v.id, nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
-            }""")
+        violations = serious_violations(page)
     assert violations == [], json.dumps(violations, ensure_ascii=False, indent=1)
 
 
@@ -301,13 +306,7 @@ def test_generated_content_is_accessible(site, site_url, path):
     with offline_page() as (page, _traffic):
         page.goto(f"{site_url}/{path}", wait_until="networkidle")
         page.wait_for_timeout(500)  # widgets render after load
-        page.add_script_tag(path=str(AXE))
-        violations = page.evaluate(
-            """async () => {
-                const r = await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}});
-                return r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
-                  .map(v => ({id: v.id, nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
-            }""")
+        violations = serious_violations(page)
     assert violations == [], f"{path}:\n" + json.dumps(violations, ensure_ascii=False, indent=1)
 
 
