@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     if cat.problems:
         print(f"{len(cat.problems)} problème(s) dans {files} fichier(s).", file=sys.stderr)
         return 1
-    print(f"catalogue vérifié : {len(cat.sources)} sources, {len(cat.partners)} partenaires, aucun problème.",
+    print(f"catalogue vérifié : {len(cat.sources)} source(s), {len(cat.partners)} partenaire(s), aucun problème.",
           file=sys.stderr)
     return 0
 
