@@ -165,7 +165,8 @@ def _scan(text: str, lines: list[str]) -> list[tuple[int | None, str]]:
             explicit = event.tag is not None and not (isinstance(event, yaml.ScalarEvent) and event.implicit[0]) \
                 and not (isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)) and event.implicit)
             if explicit:
-                raise _Refused(line, f"ligne {line} : les étiquettes YAML (« {event.tag} ») ne sont pas acceptées "
+                tag = event.tag.replace("tag:yaml.org,2002:", "!!")
+                raise _Refused(line, f"ligne {line} : les étiquettes YAML (« {tag} ») ne sont pas acceptées "
                                      "dans une fiche (si c'est un texte qui commence par « ! », mettez-le entre "
                                      "guillemets)")
             parent = stack[-1] if stack else None
