@@ -20,24 +20,44 @@ from pathlib import Path
 from .bench import bench_build
 from .exports import write_exports
 from .model import CATALOGUE_DIR, KINDS, find_root, load_catalogue
+from .pages import md
 from .scaffold import new_entry
 from .templates_files import write_templates
 
 
+class _Formatter(argparse.HelpFormatter):
+    def add_usage(self, usage, actions, groups, prefix=None):
+        return super().add_usage(usage, actions, groups, prefix="utilisation : " if prefix is None else prefix)
+
+
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # argparse's own messages are English: say it in French
+    """argparse in French: its own words (usage, options, errors) are English."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _Formatter)
+        kwargs.setdefault("add_help", False)
+        super().__init__(*args, **kwargs)
+        self._positionals.title = "arguments"
+        self._optionals.title = "options"
+        if not any(a.dest == "help" for a in self._actions):
+            self.add_argument("-h", "--help", action="help", help="afficher cette aide")
+
+    def error(self, message: str):
         self.print_usage(sys.stderr)
-        self.exit(2, f"{self.prog} : commande incomplète ou inconnue ({message}) ; voir --help\n")
+        # argparse's message is English: name what was given, in French.
+        given = " ".join(sys.argv[1:]) if sys.argv[1:] else "rien"
+        self.exit(2, f"{self.prog} : commande incomplète ou inconnue (reçu : {given}) ; voir --help\n")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m booktools.catalogue", add_help=False,
+    parser = _Parser(prog="python -m booktools.catalogue",
                      description="Catalogue des sources et annuaire des partenaires.")
-    parser.add_argument("-h", "--help", action="help", help="afficher cette aide")
-    parser.add_argument("--root", type=Path, default=None,
+    parser.add_argument("--root", type=Path, default=None, metavar="DOSSIER",
                         help="racine du livre (par défaut : trouvée à partir du dossier courant)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="commande", parser_class=_Parser)
-    commands.add_parser("check", help="vérifier toutes les fiches et signaler chaque problème")
+    check = commands.add_parser("check", help="vérifier toutes les fiches et signaler chaque problème")
+    check.add_argument("--markdown", action="store_true",
+                       help="écrire un compte rendu en Markdown (le commentaire d'une demande de fusion)")
     new = commands.add_parser("new", help="créer une fiche à remplir, avec l'aide de chaque champ")
     new.add_argument("kind", choices=list(KINDS), metavar="source|partner", help="type de fiche")
     new.add_argument("id", help="identifiant : lettres minuscules sans accent, chiffres et tirets")
@@ -48,6 +68,25 @@ def _parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="temps de construction des pages, réelles et générées")
     bench.add_argument("--entries", type=int, default=2000, help="nombre de fiches générées")
     return parser
+
+
+def _safe_markdown(text: str) -> str:
+    """A text of a YAML file shown as typed in a forge comment: Markdown signs escaped, no @mention."""
+    return md(text).replace("@", "@\u200b")
+
+
+def markdown_report(cat) -> str:
+    """The check's result as the comment of a pull request, in French."""
+    lines = ["### Vérification du catalogue", ""]
+    if not cat.problems:
+        lines.append(f"Aucun problème : {len(cat.sources)} source(s) et {len(cat.partners)} partenaire(s) vérifiés.")
+        return "\n".join(lines)
+    files = len({p.path for p in cat.problems})
+    lines += [f"{len(cat.problems)} problème(s) dans {files} fichier(s) : corrigez-les dans la même branche, la "
+              "vérification repart à chaque modification. Le guide « Mettre à jour le catalogue » "
+              "(catalogue/guide.md) explique chaque message.", ""]
+    lines += [f"- {_safe_markdown(p.path)} : {_safe_markdown(p.message)}" for p in cat.problems]
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,6 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "export":
         for path in write_exports(cat, args.folder, args.base_url):
             print(path)
+        return 1 if cat.problems else 0
+    if args.markdown:
+        print(markdown_report(cat))
         return 1 if cat.problems else 0
     for problem in cat.problems:
         print(problem)
