@@ -131,8 +131,12 @@ def label(kind: str, dotted: str, value: str) -> str:
 
 # --- checking one entry -----------------------------------------------------------------------
 
+_NOT_IN_URL = re.compile(r'[\s<>"{}|\\^`]')
+
+
+@lru_cache(maxsize=4096)
 def _is_url(value: object) -> bool:
-    if not isinstance(value, str) or any(c.isspace() for c in value) or any(c in value for c in '<>"{}|\\^`'):
+    if not isinstance(value, str) or _NOT_IN_URL.search(value):
         return False
     parts = urlsplit(value)
     host = parts.hostname or ""
@@ -323,20 +327,24 @@ def _schema_path(path) -> str:
     return ".".join(p for p in path if isinstance(p, str))
 
 
-def _free_texts(kind: str, node: dict | None = None, prefix: tuple = ()):
-    """Schema paths of the free-text fields (a text without vocabulary, format or pattern)."""
-    node = node if node is not None else schema(kind)
+def _free_text_paths(node: dict, prefix: tuple = ()):
     for name, sub in node.get("properties", {}).items():
         target = sub.get("items", {}) if sub.get("type") == "array" else sub
         if target.get("type") == "object":
-            yield from _free_texts(kind, target, prefix + (name,))
+            yield from _free_text_paths(target, prefix + (name,))
         elif target.get("type") == "string" and not ({"enum", "format", "pattern"} & set(target)):
             yield prefix + (name,)
 
 
+@lru_cache(maxsize=None)
+def _free_texts(kind: str) -> frozenset:
+    """Schema paths of the free-text fields (a text without vocabulary, format or pattern)."""
+    return frozenset(_free_text_paths(schema(kind)))
+
+
 def _without_letters(kind: str, data: dict) -> list[str]:
     """A text of punctuation only (« ... », « - ») is as empty as no text at all."""
-    free = set(_free_texts(kind))
+    free = _free_texts(kind)
     return [f"champ « {_field_name(path)} » : {_quote(text)} ne contient ni lettre ni chiffre (écrivez le texte, "
             "ou retirez le champ s'il est facultatif)"
             for path, text in _texts(data)
@@ -461,7 +469,7 @@ def _read_datapackage(root: Path, problems: list[Problem]) -> dict[str, list[tup
     return used
 
 
-def _unread(path: Path, rel: str, folder_rel: str) -> str | None:
+def _unread(path: Path, folder_rel: str) -> str | None:
     """Why a file of an entry folder will not be read as an entry, or None when it will."""
     name = path.name
     if path.is_dir():
@@ -528,7 +536,7 @@ def _entries(root: Path, kind: str, today: dt.date, problems: list[Problem]) -> 
         return entries
     for path in sorted(folder.iterdir()):
         rel = _relative(path, root)
-        why = _unread(path, rel, folder_rel)
+        why = _unread(path, folder_rel)
         if why:
             problems.append(Problem(rel, why))
             continue

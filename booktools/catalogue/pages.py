@@ -66,14 +66,21 @@ def _macros():
     return environment().get_template("macros.html").module
 
 
+_LINK = Markup('<a class="{}" href="{}">{}</a>')
+
+
 def link(text: object, url: str | None, css: str = "reference external") -> Markup:
-    """A link (escaped text and address); plain escaped text when there is no address."""
-    return _macros().link(" ".join(str(text).split()), url, css)
+    """A link (escaped text and address); plain escaped text when there is no address.
+
+    The same as the templates' `link` macro, through markupsafe's escaping format (a macro call per
+    link costs too much for thousands of pages)."""
+    text = " ".join(str(text).split())
+    return _LINK.format(css, url, text) if url else Markup.escape(text)
 
 
 def external(text: object, url: object) -> Markup:
     """A link only when `url` is a checked http(s) address."""
-    return _macros().external(" ".join(str(text).split()), url)
+    return link(text, url) if _is_url(url) else Markup.escape(" ".join(str(text).split()))
 
 
 def md(text: object) -> str:
@@ -227,8 +234,11 @@ def source_page(cat: Catalogue, entry: Entry, links: Links | None = None,
         "id": entry.id, "unverified": unverified, "rows": rows, "distributions": distributions,
         "criteria": [[c.label, "oui" if c.passed else Markup("<strong>non</strong>"), c.detail] for c in criteria],
         "quality_title": quality_title, "today": cat.today.isoformat(), "in_book": in_book,
-        "publisher": _publisher(data), "path": entry.path, "edit_url": edit_base + entry.path if edit_base else None,
-        "guide": links.doc(f"{CATALOGUE_DIR}/guide"), "index": links.doc(f"{CATALOGUE_DIR}/index"),
+        "publisher": _publisher(data), "path": entry.path,
+        "source_link": external(data["title"], data["landing_page"]),
+        "edit_link": link("la modifier dans l’éditeur de la forge", edit_base + entry.path) if edit_base else None,
+        "guide_link": link("comment la mettre à jour", links.doc(f"{CATALOGUE_DIR}/guide"), "reference internal"),
+        "index_link": link("Retour au catalogue", links.doc(f"{CATALOGUE_DIR}/index"), "reference internal"),
     }
     body = environment().get_template("fiche.html").render(d=data, page=view)
     present = {"limites": bool(data.get("limitations")), "dans-le-livre": bool(in_book)}

@@ -22,6 +22,8 @@ import re
 
 import yaml
 
+#: What an anchor (&), an alias (*), a tag (!), a complex key (? [ {) or a comment (#) starts with.
+_SIGNS = re.compile(r"[&*!?#\[{]")
 #: A catalogue entry is a few kilobytes; a file above this is refused unread.
 MAX_BYTES = 100_000
 #: Events of one file (a node is one or two events): far above any real entry.
@@ -205,6 +207,20 @@ def _path(stack) -> str:
     return ".".join(parts) or "?"
 
 
+def _pure_syntax_message(text: str, lines: list[str]) -> tuple[int | None, str]:
+    """The syntax error as the pure-Python parser words it: the same message on every machine."""
+    loader = _Pure(text)
+    try:
+        loader.get_single_data()
+    except yaml.MarkedYAMLError as err:
+        return _syntax_message(err, lines)
+    except Exception:  # noqa: BLE001 - any failure of the parser is a message, never a traceback
+        pass
+    finally:
+        loader.dispose()
+    return None, "erreur de syntaxe YAML : la structure du fichier n'est pas lisible"
+
+
 def read_yaml(text: str) -> tuple[object, list[tuple[int | None, str]]]:
     """Parse YAML text. Returns (data, [(line, message)]); data is None when the file cannot be read."""
     if len(text.encode("utf-8", "replace")) > MAX_BYTES:
@@ -212,29 +228,18 @@ def read_yaml(text: str) -> tuple[object, list[tuple[int | None, str]]]:
                              "(vérifiez qu'il s'agit bien d'une fiche du catalogue)")]
     lines = text.splitlines()
     try:
-        comments = _scan(text, lines)
+        # Without any of these signs there is no anchor, alias, tag, complex key nor comment to find:
+        # most entries skip the event pass (it costs as much as the parse itself).
+        comments = _scan(text, lines) if _SIGNS.search(text) else []
     except _Refused as refused:
         return None, [(refused.line, refused.message)]
-    except yaml.MarkedYAMLError:
-        loader = _Pure(text)  # the same message on every machine, libyaml or not
-        try:
-            loader.get_single_data()
-        except yaml.MarkedYAMLError as err:
-            return None, [_syntax_message(err, lines)]
-        except Exception:  # noqa: BLE001 - any failure of the parser is a message, never a traceback
-            pass
-        finally:
-            loader.dispose()
-        return None, [(None, "erreur de syntaxe YAML : la structure du fichier n'est pas lisible")]
     except yaml.YAMLError:
-        return None, [(None, "erreur de syntaxe YAML : la structure du fichier n'est pas lisible")]
+        return None, [_pure_syntax_message(text, lines)]
     loader = _TextLoader(text)
     try:
         data = loader.get_single_data()
-    except yaml.MarkedYAMLError as err:
-        return None, [_syntax_message(err, lines)]
     except yaml.YAMLError:
-        return None, [(None, "erreur de syntaxe YAML : la structure du fichier n'est pas lisible")]
+        return None, [_pure_syntax_message(text, lines)]
     finally:
         loader.dispose()
     duplicates = [(line, f"ligne {line} : le champ « {key} » est écrit deux fois (n'en gardez qu'un)")
