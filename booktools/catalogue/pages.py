@@ -58,7 +58,6 @@ def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True, trim_blocks=True,
                       lstrip_blocks=True, keep_trailing_newline=False)
     env.filters["paragraphs"] = _paragraphs
-    env.tests["is_url"] = _is_url
     return env
 
 
