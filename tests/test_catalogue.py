@@ -1,9 +1,11 @@
 """The catalogue of sources and the partner directory (booktools.catalogue).
 
 Three sets of files under tests/fixtures/catalogue/: `valid` (a small catalogue that gives no
-problem), `broken` (one mistake per file, each with its exact message) and `injection` (valid
-entries whose texts hold HTML and Markdown, which must show as typed). The real catalogue of the
-book is checked too: no problem, enough real entries, pages and exports for every entry.
+problem), `broken` (one mistake per file, each with its exact French message) and `injection`
+(valid entries whose texts hold HTML and Markdown, which must show as typed). The real catalogue of
+the book is checked too: no problem, enough real entries, pages and exports for every entry.
+Hostile and careless input: test_catalogue_hostile.py; DCAT-AP: test_catalogue_dcat.py; the staff
+path: test_catalogue_staff.py; markup in Chromium: test_catalogue_browser.py.
 """
 
 from __future__ import annotations
@@ -20,70 +22,77 @@ from pathlib import Path
 import pytest
 import yaml
 
-from booktools.catalogue import (check, load_catalogue, new_entry, quality, render_all, render_fiches, sample_book,
-                                     scaffold, to_csv, to_jsonld, write_pages)
+from booktools.catalogue import (check, load_catalogue, new_entry, quality, render_fiches, sample_book, scaffold,
+                                  sources_table, to_csv, to_jsonld)
 from booktools.catalogue.model import PLACEHOLDER, schema, terms
-from booktools.catalogue.pages import md
+from booktools.catalogue.pages import md, partners_directory
+from booktools.catalogue.templates_files import field_reference
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "catalogue"
 TODAY = dt.date(2026, 1, 15)  # the fixtures were reviewed on 2025-12-01
 
 LICENCES = ", ".join(schema("source")["properties"]["licence"]["enum"])
-ID_EXPECTED = "lower-case letters without accents, digits and hyphens, e.g. insee-filosofi-iris"
-NOT_PERSONAL = "the catalogue lists organisations and their public pages only, never personal contacts"
+ID_EXPECTED = "lettres minuscules sans accent, chiffres et tirets, par exemple insee-filosofi-iris"
+NOT_PERSONAL = ("le catalogue ne présente que des organisations et leurs pages publiques, jamais les coordonnées "
+                "d'une personne")
 
 #: Every mistake of the broken set, by file: the messages must be exactly these, no more, no less.
 BROKEN = {
     "catalogue/sources/syntaxe.yml": [
-        "line 2, column 15: YAML syntax error: mapping values are not allowed here (hint: a text that "
-        "contains ': ' must be put between quotes, or a line is indented more than its field)"],
+        "ligne 2, colonne 15 : erreur de syntaxe YAML : un « : » inattendu (conseil : le texte contient « : » suivi "
+        "d'une espace : mettez toute la valeur entre guillemets (voir « Guillemets et textes longs » dans le guide))"],
     "catalogue/sources/champ-manquant.yml": [
-        f"field 'licence': missing (required; expected one of {LICENCES})"],
+        f"champ « licence » : absent (obligatoire ; attendu : une de ces valeurs : {LICENCES})"],
     "catalogue/sources/mauvais-type.yml": [
-        "field 'themes': expected a list (one '- value' line per item), got a text ('sante')"],
+        "champ « themes » : attendu une liste (une ligne « - valeur » par élément), trouvé un texte (« sante »)"],
     "catalogue/sources/licence-inconnue.yml": [
-        f"field 'licence': 'etalab' is not one of {LICENCES} (did you mean 'etalab-2.0'?)"],
+        f"champ « licence » : « etalab » n'est pas une valeur possible (valeurs possibles : {LICENCES}) "
+        "(vouliez-vous dire « etalab-2.0 » ?)"],
     "catalogue/sources/doublon.yml": [
-        "field 'id': 'champ-manquant' does not match the file name (the id must equal the file name "
-        "without .yml: 'doublon')",
-        "field 'id': 'champ-manquant' is already used by catalogue/sources/champ-manquant.yml"],
+        "champ « id » : « champ-manquant » ne correspond pas au nom du fichier (l'identifiant est le nom du fichier "
+        "sans .yml : « doublon »)",
+        "champ « id » : « champ-manquant » est déjà utilisé par catalogue/sources/champ-manquant.yml"],
     "catalogue/sources/renvoi-casse.yml": [
-        "field 'labs[0]': 'lab-exempel' is not a lab of the book (labs: lab-exemple) (did you mean 'lab-exemple'?)",
-        "field 'partners[0]': 'partenaire-absent' is not a partner of the directory "
-        "(no file catalogue/partners/partenaire-absent.yml)"],
+        "champ « labs[0] » : « lab-exempel » n'est pas un lab du livre (labs : lab-exemple) "
+        "(vouliez-vous dire « lab-exemple » ?)",
+        "champ « partners[0] » : « partenaire-absent » n'est pas un partenaire de l'annuaire "
+        "(pas de fichier catalogue/partners/partenaire-absent.yml)"],
     "catalogue/sources/url-date.yml": [
-        "field 'landing_page': 'htp:/www.example.org' is not a valid web address "
-        "(expected http:// or https:// followed by a domain name)",
-        "field 'last_reviewed': '2025-13-01' is not a valid date (expected YYYY-MM-DD, e.g. 2025-03-14)",
-        "field 'temporal.start': '20155' is not a valid year or date (expected YYYY, YYYY-MM or YYYY-MM-DD)"],
+        "champ « landing_page » : « htp:/www.example.org » n'est pas une adresse web valide "
+        "(attendu : http:// ou https:// suivi d'un nom de domaine)",
+        "champ « last_reviewed » : « 2025-13-01 » n'est pas une date valide (attendu : AAAA-MM-JJ, par exemple "
+        "2025-03-14)",
+        "champ « temporal.start » : « 20155 » n'est pas une année ou une date valide (attendu : AAAA, AAAA-MM ou "
+        "AAAA-MM-JJ)"],
     "catalogue/sources/champ-inconnu.yml": [
-        "field 'license': unknown field (did you mean 'licence'?)"],
+        "champ « license » : champ inconnu (vouliez-vous dire « licence » ?)"],
     "catalogue/sources/cle-double.yml": [
-        "line 22: field 'title' is written twice (keep only one)"],
+        "ligne 22 : le champ « title » est écrit deux fois (n'en gardez qu'un)"],
     "catalogue/sources/Nom Invalide.yml": [
-        f"the file name 'Nom Invalide.yml' is not a valid identifier (expected {ID_EXPECTED}, then .yml)"],
+        f"le nom du fichier « Nom Invalide.yml » n'est pas un identifiant valide (attendu : {ID_EXPECTED}, puis .yml)"],
     "catalogue/sources/vide.yml": [
-        "the file is empty (copy a scaffold: python -m booktools.catalogue new source vide)"],
+        "le fichier est vide (partez du modèle : catalogue/templates/source.yml, ou python -m booktools.catalogue "
+        "new source vide)"],
     "catalogue/sources/extension.yaml": [
-        "use the .yml extension (rename the file to extension.yml)"],
+        "fichier ignoré : une fiche se termine par .yml en minuscules (renommez-le en extension.yml)"],
     "catalogue/sources/licence-douteuse.yml": [
-        "field 'licence_note': missing (required when licence_status is 'unverified': say what is not "
-        "certain about the licence)"],
+        "champ « licence_note » : absent (obligatoire quand licence_status vaut « unverified » : dites ce qui reste "
+        "incertain sur la licence)"],
     "catalogue/sources/injection-html.yml": [
-        f"field 'labs[0]': '<script>alert(1)</script>' is not a valid identifier (expected {ID_EXPECTED})",
-        "field 'labs[0]': '<script>alert(1)</script>' is not a lab of the book (labs: lab-exemple)"],
+        f"champ « labs[0] » : « <script>alert(1)</script> » n'est pas un identifiant valide (attendu : {ID_EXPECTED})",
+        "champ « labs[0] » : « <script>alert(1)</script> » n'est pas un lab du livre (labs : lab-exemple)"],
     "catalogue/partners/contact-personnel.yml": [
-        f"field 'brings': contains an e-mail address ('jeanne.exemple@example.org'); {NOT_PERSONAL}",
-        f"field 'brings': contains a phone number ('06 12 34 56 78'); {NOT_PERSONAL}"],
+        f"champ « brings » : contient une adresse électronique (« jeanne.exemple@example.org ») ; {NOT_PERSONAL}",
+        f"champ « brings » : contient un numéro de téléphone (« 06 12 34 56 78 ») ; {NOT_PERSONAL}"],
     "catalogue/partners/source-absente.yml": [
-        "field 'roles[1]': 'banquier' is not one of data_holder, trusted_third_party, analyst, coordinator, "
-        "trainer, funder, ethics, user",
-        "field 'sources[0]': 'source-inexistante' is not a source of the catalogue "
-        "(no file catalogue/sources/source-inexistante.yml)"],
+        "champ « roles[1] » : « banquier » n'est pas une valeur possible (valeurs possibles : data_holder, "
+        "trusted_third_party, analyst, coordinator, trainer, funder, ethics, user)",
+        "champ « sources[0] » : « source-inexistante » n'est pas une source du catalogue "
+        "(pas de fichier catalogue/sources/source-inexistante.yml)"],
     "datasets/datapackage.json": [
-        "resource 'table_orpheline': catalogue id 'source-disparue' is not a source of the catalogue "
-        "(no file catalogue/sources/source-disparue.yml)"],
+        "ressource « table_orpheline » : l'identifiant de catalogue « source-disparue » n'est pas une source du "
+        "catalogue (pas de fichier catalogue/sources/source-disparue.yml)"],
 }
 
 #: Catalogue ids that other parts of the book link to: they must exist.
@@ -108,7 +117,7 @@ def test_each_mistake_gives_its_exact_message(broken, path):
 def test_every_problem_of_every_file_is_reported_at_once(broken):
     assert {p.path for p in broken.problems} == set(BROKEN)
     assert len(broken.problems) == sum(map(len, BROKEN.values()))
-    assert all(str(p) == f"{p.path}: {p.message}" for p in broken.problems)
+    assert all(str(p) == f"{p.path} : {p.message}" for p in broken.problems)
 
 
 def test_syntax_errors_carry_their_line(broken):
@@ -132,10 +141,10 @@ def test_valid_set_has_no_problem():
 def test_review_date_in_the_future_is_refused(tmp_path):
     root = _copy_valid(tmp_path)
     assert [str(p) for p in check(root, dt.date(2025, 11, 30))] == [
-        "catalogue/partners/exemple-partenaire.yml: field 'last_reviewed': '2025-12-01' is in the future "
-        "(today is 2025-11-30)",
-        "catalogue/sources/exemple-source.yml: field 'last_reviewed': '2025-12-01' is in the future "
-        "(today is 2025-11-30)",
+        "catalogue/partners/exemple-partenaire.yml : champ « last_reviewed » : « 2025-12-01 » est dans le futur "
+        "(nous sommes le 2025-11-30)",
+        "catalogue/sources/exemple-source.yml : champ « last_reviewed » : « 2025-12-01 » est dans le futur "
+        "(nous sommes le 2025-11-30)",
     ]
 
 
@@ -143,7 +152,7 @@ def test_period_end_before_start_is_refused(tmp_path):
     root = _copy_valid(tmp_path)
     path = root / "catalogue/sources/exemple-source.yml"
     path.write_text(path.read_text(encoding="utf-8").replace("start: 2015", "start: 2015\n  end: 2012"), encoding="utf-8")
-    assert [p.message for p in check(root, TODAY)] == ["field 'temporal.end': '2012' is before temporal.start '2015'"]
+    assert [p.message for p in check(root, TODAY)] == ["champ « temporal.end » : « 2012 » est avant temporal.start « 2015 »"]
 
 
 def test_years_and_words_stay_text(tmp_path):
@@ -158,9 +167,10 @@ def test_command_line_check_exit_status():
                           "check"], capture_output=True, text=True)
     assert run.returncode == 1
     lines = run.stdout.splitlines()
-    assert "catalogue/sources/licence-inconnue.yml: field 'licence': 'etalab' is not one of " in run.stdout
+    assert ("catalogue/sources/licence-inconnue.yml : champ « licence » : « etalab » n'est pas une valeur possible"
+            in run.stdout)
     assert len(lines) == sum(map(len, BROKEN.values()))
-    assert "problem(s) in 17 file(s)" in run.stderr
+    assert "problème(s) dans 17 fichier(s)" in run.stderr
     ok = subprocess.run([sys.executable, "-m", "booktools.catalogue", "--root", str(FIXTURES / "valid"), "check"],
                         capture_output=True, text=True)
     assert (ok.returncode, ok.stdout) == (0, "")
@@ -208,26 +218,29 @@ def test_first_lab_is_linked_to_its_sources_and_back(real):
 # --- scaffold ---------------------------------------------------------------------------------
 
 def test_scaffold_has_every_field_with_its_help(tmp_path):
-    text = scaffold("source", "nouvelle-source", TODAY)
+    text = scaffold("source", "nouvelle-source")
     data = yaml.safe_load(text)
     assert list(data) == list(schema("source")["properties"])
     for field in schema("source")["properties"].values():
         assert field["description"][:40] in " ".join(line.lstrip("# ") for line in text.splitlines()).replace("  ", " ")
     assert "# Valeurs possibles : etalab-2.0 = Licence Ouverte 2.0 (Etalab)" in text
-    partner = yaml.safe_load(scaffold("partner", "nouvelle-organisation", TODAY))
+    partner = yaml.safe_load(scaffold("partner", "nouvelle-organisation"))
     assert list(partner) == list(schema("partner")["properties"])
 
 
 def test_new_entry_is_flagged_until_filled_in(tmp_path):
     root = _copy_valid(tmp_path)
-    path = new_entry(root, "source", "ma-source", TODAY)
+    path = new_entry(root, "source", "ma-source")
     assert path == root / "catalogue/sources/ma-source.yml"
     messages = [p.message for p in check(root, TODAY) if p.path.endswith("ma-source.yml")]
-    assert f"field 'title': still says '{PLACEHOLDER}' (fill it in: a text)" in messages
-    assert "field 'themes[0]': still says 'À COMPLÉTER' (fill it in: one of demographie, revenus, emploi, sante, " \
-           "logement, mobilite, education, climat, environnement, energie, action-sociale, economie, equipements, " \
-           "securite, referentiels)" in messages
-    assert all("still says" in m or "licence_note" in m for m in messages)
+    assert f"champ « title » : contient encore « {PLACEHOLDER} » (à remplir ; attendu : un texte)" in messages
+    assert ("champ « themes[0] » : contient encore « À COMPLÉTER » (à remplir ; attendu : une de ces valeurs : "
+            "demographie, revenus, emploi, sante, logement, mobilite, education, climat, environnement, energie, "
+            "action-sociale, economie, equipements, securite, referentiels)") in messages
+    # The review date is the person's to write, never the tool's.
+    assert ("champ « last_reviewed » : contient encore « À COMPLÉTER » (à remplir ; attendu : une date AAAA-MM-JJ)"
+            in messages)
+    assert all("contient encore" in m or "licence_note" in m for m in messages)
 
     filled = (FIXTURES / "valid/catalogue/sources/exemple-source.yml").read_text(encoding="utf-8")
     path.write_text(filled.replace("id: exemple-source", "id: ma-source"), encoding="utf-8")
@@ -236,9 +249,9 @@ def test_new_entry_is_flagged_until_filled_in(tmp_path):
 
 def test_new_entry_refuses_bad_id_and_existing_file(tmp_path):
     root = _copy_valid(tmp_path)
-    with pytest.raises(ValueError, match="'Ma Source' is not a valid identifier"):
+    with pytest.raises(ValueError, match="« Ma Source » n'est pas un identifiant valide"):
         new_entry(root, "source", "Ma Source")
-    with pytest.raises(FileExistsError, match="exemple-source.yml already exists"):
+    with pytest.raises(FileExistsError, match="exemple-source.yml existe déjà"):
         new_entry(root, "source", "exemple-source")
 
 
@@ -251,22 +264,20 @@ def test_markdown_escaping_shows_text_as_typed():
 
 def test_pages_of_the_valid_set():
     cat = load_catalogue(FIXTURES / "valid", TODAY)
-    assert sorted(render_all(cat)) == ["_champs.inc", "_partenaires.inc", "_sources.inc", "modele-partenaire.yml",
-                                       "modele-source.yml"]
     fiches = render_fiches(cat)
     assert sorted(fiches) == ["catalogue/fiches/autre-source", "catalogue/fiches/exemple-source"]
     title, body, toc = fiches["catalogue/fiches/exemple-source"]
-    assert title == "Source d&#x27;exemple pour les tests"
-    assert body.startswith('<section id="exemple-source"><h1>Source d&#x27;exemple pour les tests<a class="headerlink"')
+    assert title == "Source d&#39;exemple pour les tests"
+    assert body.startswith('<section id="exemple-source"><h1>Source d&#39;exemple pour les tests<a class="headerlink"')
     assert "<h2>Qualité des métadonnées : 6 sur 6" in body
     assert '<a class="reference internal" href="../../labs/lab-exemple.html">lab-exemple</a>' in body
     assert ('<a class="reference internal" href="../partenaires.html#partenaire-exemple-partenaire">'
-            "Organisation d&#x27;exemple (OEX)</a>") in body
+            "Organisation d&#39;exemple (OEX)</a>") in body
     assert '<a class="reference internal" href="#qualite">' in toc
 
     _, other, _ = fiches["catalogue/fiches/autre-source"]
     assert "<h2>Qualité des métadonnées : 3 sur 6" in other  # unverified licence, xlsx only, old review
-    table = render_all(cat)["_sources.inc"]
+    table = sources_table(cat)
     assert table.count("<tr>") == 3  # header and two sources
     assert '<a class="reference internal" href="fiches/exemple-source.html">' in table
     for label in ('<label for="dq-filtre-theme">Thème</label>', '<label for="dq-filtre-maille">',
@@ -276,11 +287,10 @@ def test_pages_of_the_valid_set():
     assert '<option value="à vérifier">à vérifier (1)</option>' in table
     assert 'role="status" aria-live="polite"' in table
 
-    directory = render_all(cat)["_partenaires.inc"]
-    assert directory.index("### Détenteur de données") < directory.index("### Analyse et science des données")
-    assert "(partenaire-exemple-partenaire)=" in directory
-    assert ('<a class="reference internal" href="fiches/exemple-source.html">Source d\\\'exemple pour les tests</a>'
-            in directory)
+    directory = "\n".join(node.pformat() for node in partners_directory(cat))
+    assert directory.index("Détenteur de données") < directory.index("Analyse et science des données")
+    assert 'ids="partenaire-exemple-partenaire"' in directory
+    assert '<reference internal="True" refuri="fiches/exemple-source.html">' in directory
 
 
 def test_quality_score_breakdown():
@@ -293,20 +303,12 @@ def test_quality_score_breakdown():
 
 
 def test_field_reference_covers_every_field():
-    reference = render_all(load_catalogue(FIXTURES / "valid", TODAY))["_champs.inc"]
+    reference = field_reference()
     for kind in ("source", "partner"):
         for name in schema(kind)["properties"]:
             assert f"`{name}`" in reference
     assert "`distributions[].format`" in reference
     assert "| `public_register` | registre public nominatif" in reference
-
-
-def test_write_pages_writes_fragments_and_removes_stale_files(tmp_path):
-    root = _copy_valid(tmp_path)
-    (root / "catalogue/fiches").mkdir(parents=True)
-    (root / "catalogue/fiches/ancienne-source.md").write_text("# ancienne page\n", encoding="utf-8")
-    write_pages(load_catalogue(root, TODAY))
-    assert sorted(p.name for p in (root / "catalogue/fiches").iterdir()) == sorted(render_all(load_catalogue(root, TODAY)))
 
 
 def _build(folder: Path) -> tuple[Path, str]:
@@ -318,7 +320,7 @@ def _build(folder: Path) -> tuple[Path, str]:
 
 def _unquoted(page: str) -> str:
     """The page without its quotation marks (Sphinx may typeset " as French guillemets)."""
-    return re.sub("&quot;|&#x27;|«|»|\u00a0|\u202f|\"", "", page)
+    return re.sub("&quot;|&#x27;|&#34;|&#39;|«|»|\u00a0|\u202f|\"", "", page)
 
 
 def test_html_from_yaml_is_escaped_in_the_rendered_pages(tmp_path):
@@ -344,7 +346,7 @@ def test_the_build_turns_problems_into_warnings_with_the_same_words(tmp_path):
     html_dir, warnings = _build(sample_book(tmp_path / "livre", FIXTURES / "broken", theme="alabaster"))
     for path, messages in BROKEN.items():
         for message in messages:
-            assert f"{path}: {message}" in warnings
+            assert f"{path} : {message}" in warnings
 
 
 def test_catalogue_role_links_any_page_to_a_source_page(tmp_path):
@@ -356,8 +358,8 @@ def test_catalogue_role_links_any_page_to_a_source_page(tmp_path):
     page = (html_dir / "roles.html").read_text(encoding="utf-8")
     assert '<a class="reference internal" href="catalogue/fiches/exemple-source.html">Source d’exemple' in page
     assert '<a class="reference internal" href="catalogue/fiches/autre-source.html">ce jeu</a>' in page
-    assert ("catalogue: 'source-inconnue' is not a source of the catalogue "
-            "(no valid file catalogue/sources/source-inconnue.yml)") in warnings
+    assert ("catalogue : « source-inconnue » n'est pas une source du catalogue "
+            "(pas de fichier valide catalogue/sources/source-inconnue.yml)") in warnings
     assert warnings.count("WARNING") == 1
 
 
@@ -367,7 +369,7 @@ def test_the_real_catalogue_builds_without_warning(tmp_path):
     real = load_catalogue(REPO)
     for entry in real.valid_sources():
         assert (html_dir / f"catalogue/fiches/{entry.id}.html").is_file()
-    assert {"catalogue.csv", "catalogue.jsonld"} <= {p.name for p in html_dir.iterdir()}
+    assert {"catalogue.csv", "catalogue-tableur.csv", "catalogue.jsonld"} <= {p.name for p in html_dir.iterdir()}
 
 
 # --- exports ----------------------------------------------------------------------------------
@@ -387,6 +389,7 @@ def test_csv_export_has_one_row_per_source(real):
 
 def test_jsonld_export_is_dcat_ap(real):
     doc = json.loads(json.dumps(to_jsonld(real, "https://exemple.org/livre/")))
+    assert doc["@id"] == "https://exemple.org/livre/catalogue.jsonld"
     assert doc["@type"] == "dcat:Catalog"
     assert doc["@context"]["dcat"] == "http://www.w3.org/ns/dcat#"
     assert doc["@context"]["dct"] == "http://purl.org/dc/terms/"
@@ -396,7 +399,7 @@ def test_jsonld_export_is_dcat_ap(real):
         d = datasets[entry.id]
         assert d["@type"] == "dcat:Dataset"
         assert d["@id"] == f"https://exemple.org/livre/catalogue/fiches/{entry.id}.html"
-        for key in ("dct:title", "dct:description", "dct:publisher", "dct:license", "dct:spatial", "dct:temporal",
+        for key in ("dct:title", "dct:description", "dct:publisher", "dct:temporal",
                     "dct:accrualPeriodicity", "dcat:distribution", "dcat:theme", "dcat:keyword", "dcat:landingPage",
                     "dct:accessRights"):
             assert d[key], (entry.id, key)
@@ -412,16 +415,6 @@ def test_jsonld_export_is_dcat_ap(real):
             assert dist["dct:format"]
             if source.get("download_url"):
                 assert dist["dcat:downloadURL"]["@id"] == source["download_url"]
-
-
-# --- the issue form ---------------------------------------------------------------------------
-
-def test_issue_form_lists_match_the_schema():
-    form = yaml.safe_load((REPO / ".github/ISSUE_TEMPLATE/proposer-une-source.yml").read_text(encoding="utf-8"))
-    dropdowns = {item["id"]: item["attributes"]["options"] for item in form["body"] if item["type"] == "dropdown"}
-    for form_id, field in (("licence", "licence"), ("acces", "access"), ("maille", "granularity"), ("themes", "themes")):
-        codes = [option.split(" — ")[0] for option in dropdowns[form_id] if option != "je ne sais pas"]
-        assert codes == list(terms("source", field)), form_id
 
 
 # --- helpers ----------------------------------------------------------------------------------

@@ -1,9 +1,13 @@
-"""Command line of the catalogue (what `make check-catalogue` runs).
+"""Command line of the catalogue (what `make check-catalogue` runs), in French like its messages.
 
     python -m booktools.catalogue check [--root .]
     python -m booktools.catalogue new source|partner <id> [--root .]
-    python -m booktools.catalogue export <folder> [--root .]
+    python -m booktools.catalogue templates [--root .]
+    python -m booktools.catalogue export <dossier> [--base-url https://…] [--root .]
     python -m booktools.catalogue bench [--entries 2000]
+
+Without --root, the book's root is found from the current folder (it or one of its parents holds
+_config.yml and catalogue/), so the commands work from catalogue/ or catalogue/sources/ as well.
 """
 
 from __future__ import annotations
@@ -15,53 +19,117 @@ from pathlib import Path
 
 from .bench import bench_build
 from .exports import write_exports
-from .model import CATALOGUE_DIR, KINDS, load_catalogue
+from .model import CATALOGUE_DIR, KINDS, find_root, load_catalogue
+from .pages import md
 from .scaffold import new_entry
+from .templates_files import write_templates
+
+
+class _Formatter(argparse.HelpFormatter):
+    def add_usage(self, usage, actions, groups, prefix=None):
+        return super().add_usage(usage, actions, groups, prefix="utilisation : " if prefix is None else prefix)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse in French: its own words (usage, options, errors) are English."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _Formatter)
+        kwargs.setdefault("add_help", False)
+        super().__init__(*args, **kwargs)
+        self._positionals.title = "arguments"
+        self._optionals.title = "options"
+        if not any(a.dest == "help" for a in self._actions):
+            self.add_argument("-h", "--help", action="help", help="afficher cette aide")
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        # argparse's message is English: name what was given, in French.
+        given = " ".join(sys.argv[1:]) if sys.argv[1:] else "rien"
+        self.exit(2, f"{self.prog} : commande incomplète ou inconnue (reçu : {given}) ; voir --help\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m booktools.catalogue",
+                     description="Catalogue des sources et annuaire des partenaires.")
+    parser.add_argument("--root", type=Path, default=None, metavar="DOSSIER",
+                        help="racine du livre (par défaut : trouvée à partir du dossier courant)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="commande", parser_class=_Parser)
+    check = commands.add_parser("check", help="vérifier toutes les fiches et signaler chaque problème")
+    check.add_argument("--markdown", action="store_true",
+                       help="écrire un compte rendu en Markdown (le commentaire d'une demande de fusion)")
+    new = commands.add_parser("new", help="créer une fiche à remplir, avec l'aide de chaque champ")
+    new.add_argument("kind", choices=list(KINDS), metavar="source|partner", help="type de fiche")
+    new.add_argument("id", help="identifiant : lettres minuscules sans accent, chiffres et tirets")
+    commands.add_parser("templates", help="refaire catalogue/templates/ (modèles et champs) à partir des schémas")
+    export = commands.add_parser("export", help="écrire les exports CSV et DCAT-AP dans un dossier")
+    export.add_argument("folder", type=Path, metavar="dossier")
+    export.add_argument("--base-url", default="", help="adresse du site (nécessaire pour catalogue.jsonld)")
+    bench = commands.add_parser("bench", help="temps de construction des pages, réelles et générées")
+    bench.add_argument("--entries", type=int, default=2000, help="nombre de fiches générées")
+    return parser
+
+
+def _safe_markdown(text: str) -> str:
+    """A text of a YAML file shown as typed in a forge comment: Markdown signs escaped, no @mention."""
+    return md(text).replace("@", "@\u200b")
+
+
+def markdown_report(cat) -> str:
+    """The check's result as the comment of a pull request, in French."""
+    lines = ["### Vérification du catalogue", ""]
+    if not cat.problems:
+        lines.append(f"Aucun problème : {len(cat.sources)} source(s) et {len(cat.partners)} partenaire(s) vérifiés.")
+        return "\n".join(lines)
+    files = len({p.path for p in cat.problems})
+    lines += [f"{len(cat.problems)} problème(s) dans {files} fichier(s) : corrigez-les dans la même branche, la "
+              "vérification repart à chaque modification. Le guide « Mettre à jour le catalogue » "
+              "(catalogue/guide.md) explique chaque message.", ""]
+    lines += [f"- {_safe_markdown(p.path)} : {_safe_markdown(p.message)}" for p in cat.problems]
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m booktools.catalogue",
-                                     description="Catalogue des sources et annuaire des partenaires.")
-    parser.add_argument("--root", type=Path, default=Path("."), help="racine du livre (par défaut : .)")
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("check", help="vérifier toutes les fiches et signaler chaque problème")
-    new = commands.add_parser("new", help="créer une fiche à remplir, avec l'aide de chaque champ")
-    new.add_argument("kind", choices=list(KINDS))
-    new.add_argument("id")
-    export = commands.add_parser("export", help="écrire catalogue.csv et catalogue.jsonld dans un dossier")
-    export.add_argument("folder", type=Path)
-    bench = commands.add_parser("bench", help="temps de construction des pages, réelles et générées")
-    bench.add_argument("--entries", type=int, default=2000)
-    args = parser.parse_args(argv)
-
-    if args.command == "new":
-        try:
-            path = new_entry(args.root, args.kind, args.id)
-        except (ValueError, FileExistsError) as err:
-            print(err, file=sys.stderr)
-            return 1
-        print(f"{path}: created; replace every « À COMPLÉTER », then run make check-catalogue")
-        return 0
+    args = _parser().parse_args(argv)
     if args.command == "bench":
         print(json.dumps(bench_build(args.entries)))
         return 0
 
-    if not (args.root / CATALOGUE_DIR).is_dir():
-        print(f"{args.root / CATALOGUE_DIR}: no such folder (run from the root of the book, or give --root)",
-              file=sys.stderr)
+    root = args.root if args.root is not None else find_root()
+    if root is None or not (root / CATALOGUE_DIR).is_dir():
+        where = root / CATALOGUE_DIR if root is not None else Path.cwd()
+        print(f"{where} : pas de dossier {CATALOGUE_DIR}/ ici ni au-dessus (lancez la commande dans le dépôt "
+              "du livre, ou donnez --root)", file=sys.stderr)
         return 1
-    cat = load_catalogue(args.root)
+    if args.command == "new":
+        try:
+            path = new_entry(root, args.kind, args.id)
+        except (ValueError, FileExistsError) as err:
+            print(err, file=sys.stderr)
+            return 1
+        print(f"{path} : créé ; remplacez chaque « À COMPLÉTER », puis lancez make check-catalogue")
+        return 0
+    if args.command == "templates":
+        for path in write_templates(root):
+            print(f"{path} : refait")
+        return 0
+
+    cat = load_catalogue(root)
     if args.command == "export":
-        for path in write_exports(cat, args.folder):
+        for path in write_exports(cat, args.folder, args.base_url):
             print(path)
+        return 1 if cat.problems else 0
+    if args.markdown:
+        print(markdown_report(cat))
         return 1 if cat.problems else 0
     for problem in cat.problems:
         print(problem)
     files = len({p.path for p in cat.problems})
     if cat.problems:
-        print(f"{len(cat.problems)} problem(s) in {files} file(s).", file=sys.stderr)
+        print(f"{len(cat.problems)} problème(s) dans {files} fichier(s).", file=sys.stderr)
         return 1
-    print(f"catalogue OK: {len(cat.sources)} sources, {len(cat.partners)} partners.", file=sys.stderr)
+    print(f"catalogue vérifié : {len(cat.sources)} source(s), {len(cat.partners)} partenaire(s), aucun problème.",
+          file=sys.stderr)
     return 0
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from .model import CATALOGUE_DIR, KINDS, find_labs, terms
+from .model import CATALOGUE_DIR, KINDS, TEMPLATES_DIR, find_labs, terms
 
 from .. import REPO_DIR as REPO_ROOT
 PAGES = ("index.md", "partenaires.md", "guide.md")
@@ -28,7 +28,8 @@ project = "Banc d'essai du catalogue"
 extensions = ["myst_parser", "booktools.catalogue"]
 html_theme = "{theme}"
 language = "fr"
-exclude_patterns = ["_build"]
+html_baseurl = "https://exemple.org/livre/"
+exclude_patterns = ["_build", "catalogue/templates"]
 suppress_warnings = ["myst.header"]
 """
 
@@ -63,6 +64,7 @@ def _synthetic_source(i: int, partners: int, today: dt.date) -> dict:
         "access": pick("access"),
         "access_note": "Démarche fictive.",
         "spatial_coverage": "France entière",
+        "spatial": ["pays:FRA"],
         "granularity": pick("granularity"),
         "geography_vintage": ["COG 2025"],
         "temporal": {"start": str(2000 + i % 20)},
@@ -122,6 +124,7 @@ def sample_book(folder: Path | str, entries: Path | str | None = None, synthetic
     (folder / CATALOGUE_DIR).mkdir(parents=True)
     for page in PAGES:
         shutil.copy(REPO_ROOT / CATALOGUE_DIR / page, folder / CATALOGUE_DIR / page)
+    shutil.copytree(REPO_ROOT / CATALOGUE_DIR / TEMPLATES_DIR, folder / CATALOGUE_DIR / TEMPLATES_DIR)
     (folder / "datasets").mkdir()
     (folder / "datasets" / "index.md").write_text("---\norphan: true\n---\n# Jeux de données\n", encoding="utf-8")
     labs: list[str] = []

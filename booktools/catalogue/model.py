@@ -1,13 +1,15 @@
 """Load and check the catalogue: one YAML file per source or partner, each against its schema.
 
 The people who edit these files are resource-centre staff, often in the forge's web editor, so
-every mistake must come back as one line naming the file, the field and what is expected
-(`catalogue/sources/insee-rp.yml: field 'licence': 'etalab' is not one of …`), and every
-problem of every file is reported at once. The same `load_catalogue()` serves the command line
-(`python -m booktools.catalogue check`), the book's build and the tests.
+every mistake comes back as one French sentence naming the file, the field and what is expected
+(`catalogue/sources/insee-rp.yml : champ « licence » : « etalab » n'est pas une valeur possible …`),
+and every problem of every file is reported at once. The same `load_catalogue()` serves the command
+line (`python -m booktools.catalogue check`), the book's build and the tests. The sentences are
+made here and only here (`_schema_messages` turns each JSON Schema error into one).
 
-YAML is read with every scalar kept as text: `2015`, `no` or `2024-05-01` mean what the schema
-says they mean, not what YAML 1.1 guesses (a year turned into an integer, "no" into False).
+Nothing is lost in silence: a file of the catalogue folders that will not be read (another
+extension, a subfolder, a YAML file elsewhere under catalogue/) is reported; so is a value cut by a
+` #` comment (yamlfile.py). A reading failure of any kind becomes a message, never a traceback.
 """
 
 from __future__ import annotations
@@ -21,14 +23,17 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import yaml
 from jsonschema import Draft202012Validator, FormatChecker
 
 from .. import TOOLS_DIR
+from .yamlfile import read_yaml
 
 SCHEMA_DIR = TOOLS_DIR / "schemas"
 CATALOGUE_DIR = "catalogue"
 LABS_DIR = "labs"
+#: Committed files of the staff guide under catalogue/ (never read as entries): the blank entries
+#: and the field reference, remade by `python -m booktools.catalogue templates`.
+TEMPLATES_DIR = "templates"
 DATAPACKAGE = "datasets/datapackage.json"
 
 #: What `new` writes in every field to fill; `check` reports any that is left.
@@ -36,11 +41,11 @@ PLACEHOLDER = "À COMPLÉTER"
 
 #: kind -> (folder under catalogue/, schema file)
 KINDS = {
-    "source": ("sources", "catalogue-source.schema.json"),
-    "partner": ("partners", "catalogue-partner.schema.json"),
+    "source": ("sources", "catalogue-source.schema.json", "source.yml"),
+    "partner": ("partners", "catalogue-partner.schema.json", "partenaire.yml"),
 }
 ID_PATTERN = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
-ID_EXPECTED = "lower-case letters without accents, digits and hyphens, e.g. insee-filosofi-iris"
+ID_EXPECTED = "lettres minuscules sans accent, chiffres et tirets, par exemple insee-filosofi-iris"
 # A last review older than this costs a quality point (udata's "up to date" criterion).
 FRESHNESS_DAYS = 365
 DESCRIPTION_MIN = 100  # udata's threshold for a documented description
@@ -57,11 +62,11 @@ class Problem:
     """One mistake, in words a non-developer can act on."""
 
     path: str            # the file, relative to the book root, e.g. catalogue/sources/insee-rp.yml
-    message: str         # e.g. "field 'licence': 'etalab' is not one of …"
+    message: str         # e.g. "champ « licence » : « etalab » n'est pas une valeur possible …"
     line: int | None = field(default=None, compare=False)
 
     def __str__(self) -> str:
-        return f"{self.path}: {self.message}"
+        return f"{self.path} : {self.message}"
 
 
 @dataclass
@@ -122,97 +127,16 @@ def label(kind: str, dotted: str, value: str) -> str:
     return terms(kind, dotted).get(value, {}).get("label", value)
 
 
-# --- YAML reading -----------------------------------------------------------------------------
-
-class _TextLoader(yaml.SafeLoader):
-    """Safe loader that keeps every scalar as text and notes keys written twice."""
-
-    def __init__(self, stream):
-        super().__init__(stream)
-        self.duplicates: list[tuple[str, int]] = []
-
-
-# No implicit typing: a year stays "2015", "no" stays "no", a date stays "2025-01-31".
-_TextLoader.yaml_implicit_resolvers = {}
-
-
-def _mapping(loader: _TextLoader, node: yaml.MappingNode) -> dict:
-    seen: set = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        if key in seen:
-            loader.duplicates.append((str(key), key_node.start_mark.line + 1))
-        seen.add(key)
-    return loader.construct_mapping(node, deep=True)
-
-
-_TextLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
-
-_SYNTAX_HINTS = [
-    ("mapping values are not allowed", "a text that contains ': ' must be put between quotes, "
-     "or a line is indented more than its field"),
-    ("cannot start any token", "tabs are not allowed: indent with spaces"),
-    ("could not find expected ':'", "a line lacks 'name: value', or a quote is not closed"),
-    ("did not find expected key", "check the indentation: fields of one level start in the same column"),
-    ("found unexpected end of stream", "a quote or a bracket is not closed"),
-    ("found unknown escape character", "put the text between single quotes instead of double quotes"),
-    ("expected <block end>", "check the indentation: fields of one level start in the same column"),
-]
-
-
-if getattr(yaml, "CSafeLoader", None) is not None:
-    class _FastTextLoader(yaml.CSafeLoader):
-        """The same rules on libyaml's parser, ten times faster: for files without a syntax error."""
-
-        def __init__(self, stream):
-            super().__init__(stream)
-            self.duplicates: list[tuple[str, int]] = []
-
-    _FastTextLoader.yaml_implicit_resolvers = {}
-    _FastTextLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
-else:  # pragma: no cover - PyYAML built without libyaml
-    _FastTextLoader = None
-
-
-def read_yaml(text: str) -> tuple[object, list[tuple[int | None, str]]]:
-    """Parse YAML text. Returns (data, [(line, message)]): a syntax error gives data None.
-
-    libyaml parses first; on a syntax error the pure-Python parser reads the file again, so that
-    the message and its hint are the same on every machine.
-    """
-    if _FastTextLoader is not None:
-        loader = _FastTextLoader(text)
-        try:
-            data = loader.get_single_data()
-            return data, [(line, f"line {line}: field '{key}' is written twice (keep only one)")
-                          for key, line in loader.duplicates]
-        except yaml.YAMLError:
-            pass
-        finally:
-            loader.dispose()
-    loader = _TextLoader(text)
-    try:
-        data = loader.get_single_data()
-    except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        what = err.problem or err.context or "invalid YAML"
-        hint = next((h for key, h in _SYNTAX_HINTS if key in what), None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        message = f"{where}YAML syntax error: {what}" + (f" (hint: {hint})" if hint else "")
-        return None, [(mark.line + 1 if mark else None, message)]
-    except yaml.YAMLError as err:  # pragma: no cover - every parser error is a MarkedYAMLError
-        return None, [(None, f"YAML syntax error: {err}")]
-    finally:
-        loader.dispose()
-    problems = [(line, f"line {line}: field '{key}' is written twice (keep only one)")
-                for key, line in loader.duplicates]
-    return data, problems
-
+# --- YAML reading: booktools/catalogue/yamlfile.py -----------------------------------------
 
 # --- checking one entry -----------------------------------------------------------------------
 
+_NOT_IN_URL = re.compile(r'[\s<>"{}|\\^`]')
+
+
+@lru_cache(maxsize=4096)
 def _is_url(value: object) -> bool:
-    if not isinstance(value, str) or any(c.isspace() for c in value) or any(c in value for c in '<>"{}|\\^`'):
+    if not isinstance(value, str) or _NOT_IN_URL.search(value):
         return False
     parts = urlsplit(value)
     host = parts.hostname or ""
@@ -246,9 +170,9 @@ _FORMATS.checks("date")(_is_date)
 _FORMATS.checks("partial-date")(_is_partial_date)
 
 _FORMAT_EXPECTED = {
-    "uri": "is not a valid web address (expected http:// or https:// followed by a domain name)",
-    "date": "is not a valid date (expected YYYY-MM-DD, e.g. 2025-03-14)",
-    "partial-date": "is not a valid year or date (expected YYYY, YYYY-MM or YYYY-MM-DD)",
+    "uri": "n'est pas une adresse web valide (attendu : http:// ou https:// suivi d'un nom de domaine)",
+    "date": "n'est pas une date valide (attendu : AAAA-MM-JJ, par exemple 2025-03-14)",
+    "partial-date": "n'est pas une année ou une date valide (attendu : AAAA, AAAA-MM ou AAAA-MM-JJ)",
 }
 
 
@@ -266,44 +190,53 @@ def _field_name(path) -> str:
 
 def _kind_of(value: object) -> str:
     if isinstance(value, dict):
-        return "a group of fields"
+        return "un groupe de champs"
     if isinstance(value, list):
-        return "a list"
-    return "a text"
+        return "une liste"
+    return "un texte"
 
 
 _EXPECTED_TYPE = {
-    "object": "a group of fields ('name: value' lines, indented under it)",
-    "array": "a list (one '- value' line per item)",
-    "string": "a text",
+    "object": "un groupe de champs (des lignes « nom: valeur », indentées dessous)",
+    "array": "une liste (une ligne « - valeur » par élément)",
+    "string": "un texte",
 }
+
+#: Longest text shown back in a message: a 5,000-character title is not repeated whole.
+_QUOTE_MAX = 60
+
+
+def _quote(value: object) -> str:
+    text = " ".join(str(value).split())
+    return f"« {text if len(text) <= _QUOTE_MAX else text[:_QUOTE_MAX] + '…'} »"
 
 
 def _expected(node: dict) -> str:
-    """What a field expects, in a few words, for the 'missing' messages."""
+    """What a field expects, in a few words, for the 'absent' messages."""
     if "enum" in node:
-        return "one of " + ", ".join(node["enum"])
+        return "une de ces valeurs : " + ", ".join(node["enum"])
     if node.get("format") in ("uri",):
-        return "a web address (https://…)"
+        return "une adresse web (https://…)"
     if node.get("format") == "date":
-        return "a date YYYY-MM-DD"
+        return "une date AAAA-MM-JJ"
     if node.get("format") == "partial-date":
-        return "a year YYYY or a date YYYY-MM-DD"
+        return "une année AAAA ou une date AAAA-MM-JJ"
     if node.get("type") == "array":
         items = node.get("items", {})
-        return "a list" + (f" of values among {', '.join(items['enum'])}" if "enum" in items else "")
+        return "une liste" + (f" de valeurs parmi {', '.join(items['enum'])}" if "enum" in items
+                              else (f" de codes ({items['x-expected']})" if "x-expected" in items else ""))
     if node.get("type") == "object":
-        return "a group of fields: " + ", ".join(node.get("required", []))
-    return "a text"
+        return "un groupe de champs : " + ", ".join(node.get("required", []))
+    return "un texte"
 
 
 def _suggest(value: object, choices) -> str:
     close = difflib.get_close_matches(str(value), list(choices), n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    return f" (vouliez-vous dire « {close[0]} » ?)" if close else ""
 
 
 def _schema_messages(error) -> list[str]:
-    """Turn one jsonschema error into one or more 'field …' sentences."""
+    """Turn one jsonschema error into one or more French sentences: the only place they are made."""
     where = _field_name(error.absolute_path)
     value = error.instance
     kind = error.validator
@@ -311,28 +244,37 @@ def _schema_messages(error) -> list[str]:
         missing = [p for p in error.validator_value if not isinstance(value, dict) or p not in value]
         props = error.schema.get("properties", {})
         prefix = f"{where}." if where else ""
-        return [f"field '{prefix}{p}': missing (required; expected {_expected(props.get(p, {}))})"
+        return [f"champ « {prefix}{p} » : absent (obligatoire ; attendu : {_expected(props.get(p, {}))})"
                 for p in missing]
     if kind == "additionalProperties":
         allowed = list(error.schema.get("properties", {}))
         extras = [k for k in value if k not in allowed]
         prefix = f"{where}." if where else ""
-        return [f"field '{prefix}{k}': unknown field"
-                + (_suggest(k, allowed) or f" (allowed fields: {', '.join(allowed)})") for k in extras]
+        return [f"champ « {prefix}{k} » : champ inconnu"
+                + (_suggest(k, allowed) or f" (champs possibles : {', '.join(allowed)})") for k in extras]
     if kind == "enum":
-        return [f"field '{where}': '{value}' is not one of {', '.join(error.validator_value)}"
-                + _suggest(value, error.validator_value)]
+        return [f"champ « {where} » : {_quote(value)} n'est pas une valeur possible (valeurs possibles : "
+                f"{', '.join(error.validator_value)})" + _suggest(value, error.validator_value)]
     if kind == "type":
-        got = f"{_kind_of(value)} ('{value}')" if isinstance(value, str) else _kind_of(value)
-        return [f"field '{where}': expected {_EXPECTED_TYPE.get(error.validator_value, error.validator_value)}, got {got}"]
+        got = f"{_kind_of(value)} ({_quote(value)})" if isinstance(value, str) else _kind_of(value)
+        return [f"champ « {where} » : attendu {_EXPECTED_TYPE.get(error.validator_value, error.validator_value)}, "
+                f"trouvé {got}"]
     if kind == "format":
-        return [f"field '{where}': '{value}' {_FORMAT_EXPECTED.get(error.validator_value, 'has a wrong format')}"]
+        return [f"champ « {where} » : {_quote(value)} "
+                f"{_FORMAT_EXPECTED.get(error.validator_value, 'n a pas le format attendu')}"]
     if kind == "pattern":
-        return [f"field '{where}': '{value}' is not a valid identifier (expected {ID_EXPECTED})"]
+        expected = error.schema.get("x-expected", ID_EXPECTED)
+        noun = "un code valide" if "x-expected" in error.schema else "un identifiant valide"
+        return [f"champ « {where} » : {_quote(value)} n'est pas {noun} (attendu : {expected})"]
     if kind == "minLength":
-        return [f"field '{where}': '{value}' is too short (at least {error.validator_value} characters)"]
+        return [f"champ « {where} » : {_quote(value)} est trop court (au moins {error.validator_value} caractères)"]
+    if kind == "maxLength":
+        return [f"champ « {where} » : le texte fait {len(value)} caractères, c'est trop long (au plus "
+                f"{error.validator_value} ; les détails ont leur place dans la description ou les limites)"]
     if kind == "minItems":
-        return [f"field '{where}': the list is empty (at least {error.validator_value} expected)"]
+        return [f"champ « {where} » : la liste est vide (au moins {error.validator_value} élément attendu)"]
+    if kind == "maxItems":
+        return [f"champ « {where} » : la liste a {len(value)} éléments, c'est trop (au plus {error.validator_value})"]
     if kind == "uniqueItems":
         seen, twice = set(), []
         for item in value:
@@ -340,16 +282,25 @@ def _schema_messages(error) -> list[str]:
             if key in seen:
                 twice.append(item)
             seen.add(key)
-        return [f"field '{where}': '{item}' is listed twice" for item in twice]
-    return [f"field '{where}': {error.message}"]  # pragma: no cover - other keywords are not used
+        return [f"champ « {where} » : {_quote(item)} figure deux fois dans la liste" for item in twice]
+    # Another keyword would be a schema change without its sentence: still French, still the field.
+    return [f"champ « {where} » : valeur refusée par le schéma (règle « {kind} »)"]
 
 
-def _drop_empty(value):
-    """An empty value (`licence_note:` with nothing after it) counts as an absent field."""
+def _normalise(value):
+    """Texts without their outer spaces; an empty value (`licence_note:` with nothing after it, or
+    only spaces) counts as an absent field."""
     if isinstance(value, dict):
-        return {k: _drop_empty(v) for k, v in value.items() if v != ""}
+        out = {}
+        for k, v in value.items():
+            v = _normalise(v)
+            if v != "":
+                out[k] = v
+        return out
     if isinstance(value, list):
-        return [_drop_empty(v) for v in value]
+        return [_normalise(v) for v in value]
+    if isinstance(value, str):
+        return value.strip()
     return value
 
 
@@ -376,14 +327,38 @@ def _schema_path(path) -> str:
     return ".".join(p for p in path if isinstance(p, str))
 
 
+def _free_text_paths(node: dict, prefix: tuple = ()):
+    for name, sub in node.get("properties", {}).items():
+        target = sub.get("items", {}) if sub.get("type") == "array" else sub
+        if target.get("type") == "object":
+            yield from _free_text_paths(target, prefix + (name,))
+        elif target.get("type") == "string" and not ({"enum", "format", "pattern"} & set(target)):
+            yield prefix + (name,)
+
+
+@lru_cache(maxsize=None)
+def _free_texts(kind: str) -> frozenset:
+    """Schema paths of the free-text fields (a text without vocabulary, format or pattern)."""
+    return frozenset(_free_text_paths(schema(kind)))
+
+
+def _without_letters(kind: str, data: dict) -> list[str]:
+    """A text of punctuation only (« ... », « - ») is as empty as no text at all."""
+    free = _free_texts(kind)
+    return [f"champ « {_field_name(path)} » : {_quote(text)} ne contient ni lettre ni chiffre (écrivez le texte, "
+            "ou retirez le champ s'il est facultatif)"
+            for path, text in _texts(data)
+            if tuple(p for p in path if isinstance(p, str)) in free and not re.search(r"\w", text)]
+
+
 def check_entry(kind: str, file_id: str, data: object, today: dt.date) -> list[str]:
     """Every problem of one entry (without the checks that need the whole catalogue)."""
     if data is None:
-        return ["the file is empty (copy a scaffold: python -m booktools.catalogue new "
-                f"{kind} {file_id})"]
+        return [f"le fichier est vide (partez du modèle : {CATALOGUE_DIR}/{TEMPLATES_DIR}/{KINDS[kind][2]}, ou "
+                f"python -m booktools.catalogue new {kind} {file_id})"]
     if not isinstance(data, dict):
-        return [f"expected fields ('name: value' lines) at the top of the file, found {_kind_of(data)}"]
-    data = _drop_empty(data)
+        return [f"le fichier doit commencer par des lignes « nom: valeur », et non par {_kind_of(data)}"]
+    data = _normalise(data)
     messages: list[str] = []
 
     to_fill = _placeholders(data)
@@ -391,8 +366,8 @@ def check_entry(kind: str, file_id: str, data: object, today: dt.date) -> list[s
         node = subschema(kind, _schema_path(path)) if _schema_path(path) else {}
         if path and isinstance(path[-1], int) and node.get("type") == "array":
             node = node["items"]  # one item of a list: say what one item expects
-        messages.append(f"field '{_field_name(path)}': still says '{PLACEHOLDER}' "
-                        f"(fill it in: {_expected(node)})")
+        messages.append(f"champ « {_field_name(path)} » : contient encore « {PLACEHOLDER} » "
+                        f"(à remplir ; attendu : {_expected(node)})")
     filled_in = [p for p in to_fill]
 
     def _under_placeholder(error) -> bool:
@@ -403,22 +378,23 @@ def check_entry(kind: str, file_id: str, data: object, today: dt.date) -> list[s
     for error in errors:
         if not _under_placeholder(error):
             messages.extend(_schema_messages(error))
+    messages.extend(_without_letters(kind, data))
 
     declared = data.get("id")
     if isinstance(declared, str) and ID_PATTERN.match(declared) and ID_PATTERN.match(file_id) \
             and declared != file_id:
-        messages.append(f"field 'id': '{declared}' does not match the file name "
-                        f"(the id must equal the file name without .yml: '{file_id}')")
+        messages.append(f"champ « id » : « {declared} » ne correspond pas au nom du fichier (l'identifiant est le "
+                        f"nom du fichier sans .yml : « {file_id} »)")
 
     for path, text in _texts(data):
         if path and path[-1] in ("url", "website", "landing_page", "download_url"):
             continue
-        for pattern, what in ((_EMAIL, "an e-mail address"), (_PHONE, "a phone number")):
+        for pattern, what in ((_EMAIL, "une adresse électronique"), (_PHONE, "un numéro de téléphone")):
             found = pattern.search(text)
             if found:
-                messages.append(f"field '{_field_name(path)}': contains {what} ('{found.group()}'); "
-                                "the catalogue lists organisations and their public pages only, "
-                                "never personal contacts")
+                messages.append(f"champ « {_field_name(path)} » : contient {what} (« {found.group()} ») ; "
+                                "le catalogue ne présente que des organisations et leurs pages publiques, "
+                                "jamais les coordonnées d'une personne")
 
     if kind == "source":
         messages.extend(_source_rules(data, today))
@@ -429,7 +405,7 @@ def check_entry(kind: str, file_id: str, data: object, today: dt.date) -> list[s
 
 def _dated(name: str, value: object, today: dt.date) -> list[str]:
     if _is_date(value) and dt.date.fromisoformat(value) > today:
-        return [f"field '{name}': '{value}' is in the future (today is {today.isoformat()})"]
+        return [f"champ « {name} » : « {value} » est dans le futur (nous sommes le {today.isoformat()})"]
     return []
 
 
@@ -437,14 +413,14 @@ def _source_rules(data: dict, today: dt.date) -> list[str]:
     """Rules that tie fields together (a JSON Schema if/then would give an unreadable message)."""
     messages = []
     if data.get("licence_status") == "unverified" and not data.get("licence_note"):
-        messages.append("field 'licence_note': missing (required when licence_status is "
-                        "'unverified': say what is not certain about the licence)")
+        messages.append("champ « licence_note » : absent (obligatoire quand licence_status vaut « unverified » : "
+                        "dites ce qui reste incertain sur la licence)")
     elif data.get("licence") == "other-open" and not data.get("licence_note"):
-        messages.append("field 'licence_note': missing (required when licence is 'other-open': "
-                        "name the producer's conditions)")
+        messages.append("champ « licence_note » : absent (obligatoire quand licence vaut « other-open » : "
+                        "nommez les conditions du producteur)")
     if data.get("access") in ("on_request", "restricted") and not data.get("access_note"):
-        messages.append(f"field 'access_note': missing (required when access is "
-                        f"'{data['access']}': say how to obtain the data)")
+        messages.append(f"champ « access_note » : absent (obligatoire quand access vaut « {data['access']} » : "
+                        "dites comment obtenir les données)")
     temporal = data.get("temporal")
     if isinstance(temporal, dict) and _is_partial_date(temporal.get("start")) \
             and _is_partial_date(temporal.get("end")):
@@ -452,7 +428,7 @@ def _source_rules(data: dict, today: dt.date) -> list[str]:
         start, end = temporal["start"], temporal["end"]
         width = min(len(start), len(end))
         if end[:width] < start[:width]:
-            messages.append(f"field 'temporal.end': '{end}' is before temporal.start '{start}'")
+            messages.append(f"champ « temporal.end » : « {end} » est avant temporal.start « {start} »")
     messages.extend(_dated("last_reviewed", data.get("last_reviewed"), today))
     return messages
 
@@ -481,48 +457,99 @@ def _read_datapackage(root: Path, problems: list[Problem]) -> dict[str, list[tup
         return {}
     try:
         package = json.loads(path.read_text(encoding="utf-8"))
+        resources = package.get("resources", []) if isinstance(package, dict) else []
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        problems.append(Problem(DATAPACKAGE, f"cannot be read as JSON ({err})"))
+        problems.append(Problem(DATAPACKAGE, f"illisible comme JSON ({err.__class__.__name__})"))
         return {}
     used: dict[str, list[tuple[str, str]]] = {}
-    for resource in package.get("resources", []):
-        for ref in resource.get("catalogue", []) or []:
-            used.setdefault(str(ref), []).append((resource.get("name", "?"), resource.get("title", "")))
+    for resource in resources:
+        if isinstance(resource, dict):
+            for ref in resource.get("catalogue", []) or []:
+                used.setdefault(str(ref), []).append((resource.get("name", "?"), resource.get("title", "")))
     return used
+
+
+def _unread(path: Path, folder_rel: str) -> str | None:
+    """Why a file of an entry folder will not be read as an entry, or None when it will."""
+    name = path.name
+    if path.is_dir():
+        return (f"dossier ignoré : les fiches doivent être directement dans {folder_rel}/, pas dans un "
+                f"sous-dossier (déplacez ses fichiers .yml dans {folder_rel}/)")
+    if name == ".gitkeep":
+        return None
+    if name.startswith("."):
+        return "fichier caché ignoré (son nom commence par un point) : renommez-le ou supprimez-le"
+    if path.suffix == ".yml":
+        return None
+    base = name.split(".", 1)[0]
+    if path.suffix.lower() in (".yml", ".yaml") or ".yml" in name.lower() or ".yaml" in name.lower():
+        return f"fichier ignoré : une fiche se termine par .yml en minuscules (renommez-le en {base}.yml)"
+    return (f"fichier ignoré : seules les fiches .yml sont lues dans {folder_rel}/ (si c'est une fiche, "
+            f"renommez-la en {base}.yml ; sinon, retirez-la de ce dossier)")
+
+
+def _stray_files(root: Path, problems: list[Problem]) -> None:
+    """YAML files under catalogue/ outside the entry folders: entries put in the wrong place."""
+    base = root / CATALOGUE_DIR
+    folders = {KINDS[k][0] for k in KINDS} | {TEMPLATES_DIR, "fiches"}
+    for path in sorted(base.rglob("*")):
+        rel = path.relative_to(base)
+        if rel.parts[0] in folders or not path.is_file():
+            continue
+        if path.suffix.lower() in (".yml", ".yaml"):
+            problems.append(Problem(_relative(path, root),
+                                    "fichier ignoré : une fiche de source va dans "
+                                    f"{CATALOGUE_DIR}/sources/, une fiche de partenaire dans {CATALOGUE_DIR}/partners/"))
+
+
+def _read_entry(kind: str, path: Path, rel: str, today: dt.date) -> tuple[Entry, list[Problem]]:
+    file_id = path.stem
+    own: list[Problem] = []
+    if not ID_PATTERN.match(file_id):
+        own.append(Problem(rel, f"le nom du fichier « {path.name} » n'est pas un identifiant valide "
+                                f"(attendu : {ID_EXPECTED}, puis .yml)"))
+    try:
+        raw = path.read_bytes()
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        own.append(Problem(rel, f"le fichier n'est pas enregistré en UTF-8 (octet {err.start}) : "
+                                "enregistrez-le de nouveau en UTF-8"))
+        return Entry(kind, file_id, rel, {}, valid=False), own
+    except OSError as err:
+        own.append(Problem(rel, f"le fichier ne peut pas être lu ({err.strerror or err.__class__.__name__})"))
+        return Entry(kind, file_id, rel, {}, valid=False), own
+    data, notes = read_yaml(text)
+    own += [Problem(rel, message, line) for line, message in notes]
+    unreadable = data is None and notes
+    if not unreadable:
+        own += [Problem(rel, message) for message in check_entry(kind, file_id, data, today)]
+    entry = Entry(kind, file_id, rel, _normalise(data) if isinstance(data, dict) else {},
+                  valid=not own and ID_PATTERN.match(file_id) is not None)
+    return entry, own
 
 
 def _entries(root: Path, kind: str, today: dt.date, problems: list[Problem]) -> dict[str, Entry]:
     folder = root / CATALOGUE_DIR / KINDS[kind][0]
+    folder_rel = f"{CATALOGUE_DIR}/{KINDS[kind][0]}"
     entries: dict[str, Entry] = {}
     if not folder.is_dir():
         return entries
     for path in sorted(folder.iterdir()):
         rel = _relative(path, root)
-        if path.name.startswith(".") or path.is_dir():
-            continue
-        if path.suffix == ".yaml":
-            problems.append(Problem(rel, f"use the .yml extension (rename the file to {path.stem}.yml)"))
+        why = _unread(path, folder_rel)
+        if why:
+            problems.append(Problem(rel, why))
             continue
         if path.suffix != ".yml":
             continue
-        file_id = path.stem
-        if not ID_PATTERN.match(file_id):
-            problems.append(Problem(rel, f"the file name '{path.name}' is not a valid identifier "
-                                         f"(expected {ID_EXPECTED}, then .yml)"))
         try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError as err:
-            problems.append(Problem(rel, f"the file is not UTF-8 text (byte {err.start}): "
-                                         "save it again as UTF-8"))
-            entries[file_id] = Entry(kind, file_id, rel, {}, valid=False)
-            continue
-        data, syntax = read_yaml(text)
-        own = [Problem(rel, message, line) for line, message in syntax]
-        if not any(m.startswith("line") and "YAML syntax" in m for _, m in syntax):
-            own += [Problem(rel, message) for message in check_entry(kind, file_id, data, today)]
+            entry, own = _read_entry(kind, path, rel, today)
+        except Exception as err:  # noqa: BLE001 - a file must never stop the check with a traceback
+            entry, own = Entry(kind, path.stem, rel, {}, valid=False), [
+                Problem(rel, f"le fichier n'a pas pu être vérifié ({err.__class__.__name__}) : signalez-le à "
+                             "l'équipe du livre avec ce fichier")]
         problems.extend(own)
-        entries[file_id] = Entry(kind, file_id, rel, _drop_empty(data) if isinstance(data, dict) else {},
-                                 valid=not own and ID_PATTERN.match(file_id) is not None)
+        entries[entry.id] = entry
     return entries
 
 
@@ -540,33 +567,34 @@ def _cross_checks(cat: Catalogue) -> list[Problem]:
             owner = next((e for e in holders if e.id == declared), holders[0])
             for entry in holders:
                 if entry is not owner:
-                    problems.append(Problem(entry.path, f"field 'id': '{declared}' is already used by {owner.path}"))
+                    problems.append(Problem(entry.path, f"champ « id » : « {declared} » est déjà utilisé par "
+                                                        f"{owner.path}"))
                     entry.valid = False
 
     labs = set(cat.labs)
     for entry in cat.sources.values():
         for i, lab in enumerate(entry.data.get("labs", []) or []):
             if isinstance(lab, str) and lab not in labs:
-                known = ", ".join(cat.labs) or "none yet"
-                problems.append(Problem(entry.path, f"field 'labs[{i}]': '{lab}' is not a lab of the book "
-                                                    f"(labs: {known})" + _suggest(lab, cat.labs)))
+                known = ", ".join(cat.labs) or "aucun pour l'instant"
+                problems.append(Problem(entry.path, f"champ « labs[{i}] » : {_quote(lab)} n'est pas un lab du livre "
+                                                    f"(labs : {known})" + _suggest(lab, cat.labs)))
         for i, ref in enumerate(entry.data.get("partners", []) or []):
             if isinstance(ref, str) and ref not in cat.partners:
-                problems.append(Problem(entry.path, f"field 'partners[{i}]': '{ref}' is not a partner of the "
-                                                    f"directory (no file {CATALOGUE_DIR}/partners/{ref}.yml)"
+                problems.append(Problem(entry.path, f"champ « partners[{i}] » : {_quote(ref)} n'est pas un partenaire "
+                                                    f"de l'annuaire (pas de fichier {CATALOGUE_DIR}/partners/{ref}.yml)"
                                         + _suggest(ref, cat.partners)))
     for entry in cat.partners.values():
         for i, ref in enumerate(entry.data.get("sources", []) or []):
             if isinstance(ref, str) and ref not in cat.sources:
-                problems.append(Problem(entry.path, f"field 'sources[{i}]': '{ref}' is not a source of the "
-                                                    f"catalogue (no file {CATALOGUE_DIR}/sources/{ref}.yml)"
+                problems.append(Problem(entry.path, f"champ « sources[{i}] » : {_quote(ref)} n'est pas une source du "
+                                                    f"catalogue (pas de fichier {CATALOGUE_DIR}/sources/{ref}.yml)"
                                         + _suggest(ref, cat.sources)))
     for ref, resources in cat.datasets.items():
         if ref not in cat.sources:
             for name, _ in resources:
-                problems.append(Problem(DATAPACKAGE, f"resource '{name}': catalogue id '{ref}' is not a source "
-                                                     f"of the catalogue (no file {CATALOGUE_DIR}/sources/{ref}.yml)"
-                                        + _suggest(ref, cat.sources)))
+                problems.append(Problem(DATAPACKAGE, f"ressource « {name} » : l'identifiant de catalogue « {ref} » "
+                                                     "n'est pas une source du catalogue (pas de fichier "
+                                                     f"{CATALOGUE_DIR}/sources/{ref}.yml)" + _suggest(ref, cat.sources)))
     return problems
 
 
@@ -577,6 +605,8 @@ def load_catalogue(root: Path | str, today: dt.date | None = None) -> Catalogue:
     problems: list[Problem] = []
     sources = _entries(root, "source", today, problems)
     partners = _entries(root, "partner", today, problems)
+    if (root / CATALOGUE_DIR).is_dir():
+        _stray_files(root, problems)
     datasets = _read_datapackage(root, problems)
     cat = Catalogue(root, sources, partners, find_labs(root), datasets, problems, today)
     problems.extend(_cross_checks(cat))
@@ -588,6 +618,17 @@ def load_catalogue(root: Path | str, today: dt.date | None = None) -> Catalogue:
 
 def check(root: Path | str, today: dt.date | None = None) -> list[Problem]:
     return load_catalogue(root, today).problems
+
+
+def find_root(start: Path | str | None = None) -> Path | None:
+    """The book root holding `start` (the current folder by default): the nearest folder, `start` or
+    one of its parents, with a _config.yml and a catalogue/ folder. So the command line works from
+    catalogue/, catalogue/sources/ or anywhere in the repository."""
+    here = Path(start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "_config.yml").is_file() and (folder / CATALOGUE_DIR).is_dir():
+            return folder
+    return None
 
 
 # --- the quality score ------------------------------------------------------------------------

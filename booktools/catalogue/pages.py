@@ -1,34 +1,35 @@
-"""Turn the catalogue into pages: one HTML page per source, the filterable table of sources,
-the partner directory grouped by role, and the field reference of the staff guide.
+"""Turn the catalogue into pages: one HTML page per source, the filterable table of sources and the
+partner directory grouped by role.
 
-The source pages are written straight in HTML and published by the Sphinx extension in the book's
-theme (sphinx_ext.py): a Sphinx document per source would cost 50 ms or more each to read and
-write, far too much for thousands of entries. The table, the directory and the field reference are
-MyST fragments included by the committed pages catalogue/index.md, catalogue/partenaires.md and
-catalogue/guide.md; the table is raw HTML, quick to parse at any size.
+- The source pages and the table are HTML made by Jinja2 templates with autoescape
+  (booktools/catalogue/templates/): every text from a YAML file is escaped by Jinja2, never by hand.
+  They are HTML rather than Sphinx documents because a Sphinx document per source would cost 50 ms or
+  more each to read and write, far too much for thousands of entries (`make bench`).
+- The partner directory is made of docutils nodes (sections, paragraphs, lists, references): real
+  headings in the page's table of contents, and text nodes that Sphinx's writer escapes.
+- The pages that show them say so in their source, with a directive an author can see
+  (```{catalogue-table}``` in catalogue/index.md, ```{catalogue-partners}``` in partenaires.md; see
+  sphinx_ext.py). Nothing is written into the source tree by the build.
 
-Everything that comes from a YAML file is escaped before it reaches a page: `html.escape` in HTML,
-and in Markdown a backslash before every ASCII punctuation sign (so `<script>`, `*`, `{role}` or
-`|` show as typed). A URL only becomes a link once it is a checked http(s) address.
+A URL only becomes a link once it is a checked http(s) address.
 """
 
 from __future__ import annotations
 
-import html
-import os
 import posixpath
 import re
 import string
-import tempfile
+from functools import lru_cache
 from pathlib import Path
 
 from docutils import nodes
+from jinja2 import Environment, FileSystemLoader
+from markupsafe import Markup
 
-from .model import CATALOGUE_DIR, KINDS, Catalogue, Entry, _is_url, label, quality, schema, terms
-from .scaffold import scaffold
+from .model import CATALOGUE_DIR, Catalogue, Entry, _is_url, label, quality, terms
 
-#: Generated fragments live here, under catalogue/ (git-ignored, rewritten by every build); the
-#: source pages are published at the same place in the site: catalogue/fiches/<id>.html.
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+#: The source pages are published here in the site: catalogue/fiches/<id>.html.
 PAGES_DIR = "fiches"
 DIRECTORY_PAGE = f"{CATALOGUE_DIR}/partenaires"
 SUFFIXES = (".md", ".ipynb", ".rst")
@@ -45,43 +46,45 @@ FILTERS = [
 ]
 
 
-# --- escaping ---------------------------------------------------------------------------------
+# --- templates --------------------------------------------------------------------------------
+
+def _paragraphs(text: object) -> list[str]:
+    """Blank lines separate paragraphs; inside one, line breaks and runs of spaces are one space."""
+    return [" ".join(p.split()) for p in re.split(r"\n\s*\n", str(text).replace("\r\n", "\n")) if p.strip()]
+
+
+@lru_cache(maxsize=None)
+def environment() -> Environment:
+    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True, trim_blocks=True,
+                      lstrip_blocks=True, keep_trailing_newline=False)
+    env.filters["paragraphs"] = _paragraphs
+    return env
+
+
+def _macros():
+    return environment().get_template("macros.html").module
+
+
+_LINK = Markup('<a class="{}" href="{}">{}</a>')
+
+
+def link(text: object, url: str | None, css: str = "reference external") -> Markup:
+    """A link (escaped text and address); plain escaped text when there is no address.
+
+    The same as the templates' `link` macro, through markupsafe's escaping format (a macro call per
+    link costs too much for thousands of pages)."""
+    text = " ".join(str(text).split())
+    return _LINK.format(css, url, text) if url else Markup.escape(text)
+
+
+def external(text: object, url: object) -> Markup:
+    """A link only when `url` is a checked http(s) address."""
+    return link(text, url) if _is_url(url) else Markup.escape(" ".join(str(text).split()))
+
 
 def md(text: object) -> str:
-    """Plain text made safe for one line of MyST Markdown: shown exactly as typed."""
+    """Plain text made safe for one line of MyST Markdown: shown exactly as typed (field reference)."""
     return " ".join(str(text).split()).translate(_ESCAPED)
-
-
-def md_paragraphs(text: object) -> str:
-    """Plain text with blank lines between paragraphs, made safe for MyST Markdown."""
-    paragraphs = [p for p in str(text).replace("\r\n", "\n").split("\n\n") if p.strip()]
-    return "\n\n".join(md(p) for p in paragraphs)
-
-
-def md_link(text: object, url: object) -> str:
-    if not _is_url(url):
-        return md(text)
-    return f"[{md(text)}](<{url}>)"
-
-
-def h(text: object) -> str:
-    """Plain text made safe for HTML (one line)."""
-    return html.escape(" ".join(str(text).split()), quote=True)
-
-
-def h_paragraphs(text: object) -> str:
-    paragraphs = [p for p in str(text).replace("\r\n", "\n").split("\n\n") if p.strip()]
-    return "\n".join(f"<p>{h(p)}</p>" for p in paragraphs)
-
-
-def h_link(text: object, url: object, css: str = "reference external") -> str:
-    if not url:
-        return h(text)
-    return f'<a class="{css}" href="{html.escape(str(url), quote=True)}">{h(text)}</a>'
-
-
-def h_external(text: object, url: object) -> str:
-    return h_link(text, url) if _is_url(url) else h(text)
 
 
 def fiche_docname(source_id: str) -> str:
@@ -119,26 +122,6 @@ class Links:
         return self._to(f"{DIRECTORY_PAGE}.html") + f"#{partner_target(partner_id)}"
 
 
-def ref_link(text: object, target: str) -> str:
-    """A Markdown link to a label of the book (checked by the `-n` build)."""
-    return f"[{md(text)}](<project:#{target}>)"
-
-
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(cell or " " for cell in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def _html_table(header: list[str], rows: list[list[str]], caption: str = "", css: str = "table") -> str:
-    """A table of already-escaped cells, in the markup Sphinx gives its own tables."""
-    head = "".join(f'<th class="head">{cell}</th>' for cell in header)
-    body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
-    cap = f"<caption>{caption}</caption>" if caption else ""
-    return (f'<div class="pst-scrollable-table-container"><table class="{css}">{cap}'
-            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>")
-
-
 def _period(temporal: dict) -> str:
     start, end = temporal.get("start"), temporal.get("end")
     if start and end:
@@ -157,7 +140,7 @@ def short_publisher(data: dict) -> str:
     return match.group(1) if match else name
 
 
-def _partner_name(entry: Entry) -> str:
+def partner_name(entry: Entry) -> str:
     acronym = entry.data.get("acronym")
     return f"{entry.data['name']} ({acronym})" if acronym and acronym not in entry.data["name"] else entry.data["name"]
 
@@ -178,14 +161,13 @@ def partners_of_source(cat: Catalogue, source_id: str) -> list[Entry]:
 
 # --- one page per source ----------------------------------------------------------------------
 
-def _section(anchor: str, title: str, content: str, level: int = 2) -> str:
-    return (f'<section id="{anchor}"><h{level}>{title}<a class="headerlink" href="#{anchor}" '
-            f'title="Lien vers cette rubrique">#</a></h{level}>{content}</section>')
+SECTIONS = [("fiche", "Fiche"), ("obtenir-les-donnees", "Obtenir les données"), ("qualite", None),
+            ("limites", "Limites connues"), ("dans-le-livre", "Dans le livre"), ("source", "Source")]
 
 
 def source_page(cat: Catalogue, entry: Entry, links: Links | None = None,
                 edit_base: str | None = None) -> tuple[str, str, str]:
-    """One source page: (title, body, toc) in HTML, every YAML text escaped.
+    """One source page: (title, body, toc) in HTML, every YAML text escaped by the templates.
 
     `edit_base` is the forge's address for editing a file of the repository (".../edit/main/"): the
     page then links to the web editor of its YAML file.
@@ -195,152 +177,92 @@ def source_page(cat: Catalogue, entry: Entry, links: Links | None = None,
     licence_terms = terms("source", "licence").get(data["licence"], {})
     unverified = data["licence_status"] == "unverified"
 
-    licence = h_external(licence_terms.get("label", data["licence"]), licence_terms.get("url"))
-    licence += " (vérifiée)" if not unverified else " (<strong>à vérifier</strong>)"
+    licence = external(licence_terms.get("label", data["licence"]), licence_terms.get("url"))
+    licence += Markup(" (<strong>à vérifier</strong>)") if unverified else " (vérifiée)"
     if data.get("licence_note") and not unverified:
-        licence += " : " + h(data["licence_note"])
-    access = h(label("source", "access", data["access"]))
+        licence += " : " + data["licence_note"]
+    access = Markup.escape(label("source", "access", data["access"]))
     if data.get("access_note"):
-        access += " : " + h(data["access_note"])
+        access += " : " + data["access_note"]
     rows = [
-        ["Producteur", h_external(_publisher(data), data["publisher"].get("url"))],
-        ["Page de référence", h_external(data["landing_page"], data["landing_page"])],
+        ["Producteur", external(_publisher(data), data["publisher"].get("url"))],
+        ["Page de référence", external(data["landing_page"], data["landing_page"])],
         ["Licence", licence],
         ["Accès", access],
-        ["Couverture géographique", h(data["spatial_coverage"])],
-        ["Maille la plus fine", h(label("source", "granularity", data["granularity"]))],
-        ["Géographie de référence", h(", ".join(data.get("geography_vintage") or [])) or "non précisée"],
-        ["Période couverte", h(_period(data["temporal"]))],
-        ["Mise à jour", h(label("source", "frequency", data["frequency"]))],
-        ["Thèmes", h(", ".join(label("source", "themes", t) for t in data["themes"]))],
-        ["Mots-clés", h(", ".join(data.get("keywords") or [])) or "aucun"],
-        ["Données personnelles", h(label("source", "personal_data", data["personal_data"]))],
-        ["Dernière revue de la fiche", h(data["last_reviewed"])],
+        ["Couverture géographique", data["spatial_coverage"]],
+        ["Maille la plus fine", label("source", "granularity", data["granularity"])],
+        ["Géographie de référence", ", ".join(data.get("geography_vintage") or []) or "non précisée"],
+        ["Période couverte", _period(data["temporal"])],
+        ["Mise à jour", label("source", "frequency", data["frequency"])],
+        ["Thèmes", ", ".join(label("source", "themes", t) for t in data["themes"])],
+        ["Mots-clés", ", ".join(data.get("keywords") or []) or "aucun"],
+        ["Données personnelles", label("source", "personal_data", data["personal_data"])],
+        ["Dernière revue de la fiche", data["last_reviewed"]],
     ]
-    sections = [("fiche", "Fiche", _html_table(["Information", "Valeur"], rows))]
-
     formats = terms("source", "distributions.format")
-    dist_rows = []
+    distributions = []
     for dist in data["distributions"]:
-        found = [h_external("page d'accès", dist["url"])]
+        found = [external("page d'accès", dist["url"])]
         if dist.get("download_url"):
-            found.append(h_external("téléchargement direct", dist["download_url"]))
-        dist_rows.append([h(dist["title"]), h(formats.get(dist["format"], {}).get("label", dist["format"])),
-                          " ; ".join(found)])
-    sections.append(("obtenir-les-donnees", "Obtenir les données",
-                     _html_table(["Ressource", "Format", "Liens"], dist_rows)))
-
+            found.append(external("téléchargement direct", dist["download_url"]))
+        distributions.append([dist["title"], formats.get(dist["format"], {}).get("label", dist["format"]),
+                              Markup(" ; ").join(found)])
     criteria = quality(data, cat.today)
     passed = sum(c.passed for c in criteria)
-    sections.append(("qualite", f"Qualité des métadonnées : {passed} sur {len(criteria)}",
-                     "<p>Un point par critère rempli, sur le modèle du score de qualité de data.gouv.fr "
-                     f"(calculé le {cat.today.isoformat()}).</p>"
-                     + _html_table(["Critère", "Rempli", "Détail"],
-                                   [[h(c.label), "oui" if c.passed else "<strong>non</strong>", h(c.detail)]
-                                    for c in criteria])))
 
-    if data.get("limitations"):
-        sections.append(("limites", "Limites connues", h_paragraphs(data["limitations"])))
-
-    items = []
+    in_book = []
     labs = [(lab, links.doc(f"labs/{lab}")) for lab in data.get("labs") or [] if lab in cat.labs]
     if labs:
-        items.append("Labs qui l'utilisent : " + ", ".join(h_link(lab, url, "reference internal") for lab, url in labs))
+        in_book.append("Labs qui l'utilisent : " + Markup(", ").join(link(lab, url, "reference internal")
+                                                                     for lab, url in labs))
     datasets = cat.datasets.get(entry.id, [])
     if datasets:
         # The datasets page labels each resource `dataset-<name>` (booktools/datasets_page.py).
         page = links.doc("datasets/index")
-        names = ", ".join(h_link(title or name, page and f"{page}#{nodes.make_id('dataset-' + name)}",
-                                 "reference internal") for name, title in datasets)
-        items.append(f"{h_link('Jeux de données des labs', page, 'reference internal')} "
-                     f"tirés de cette source : {names}")
+        names = Markup(", ").join(link(title or name, page and f"{page}#{nodes.make_id('dataset-' + name)}",
+                                       "reference internal") for name, title in datasets)
+        in_book.append(link("Jeux de données des labs", page, "reference internal")
+                       + " tirés de cette source : " + names)
     partners = partners_of_source(cat, entry.id)
     if partners:
-        items.append("Partenaires de l'annuaire liés : " + ", ".join(
-            h_link(_partner_name(p), links.partner(p.id), "reference internal") for p in partners))
-    if items:
-        sections.append(("dans-le-livre", "Dans le livre", "<ul>" + "".join(f"<li><p>{i}</p></li>" for i in items)
-                         + "</ul>"))
+        in_book.append("Partenaires de l'annuaire liés : " + Markup(", ").join(
+            link(partner_name(p), links.partner(p.id), "reference internal") for p in partners))
 
-    guide = links.doc(f"{CATALOGUE_DIR}/guide")
-    index = links.doc(f"{CATALOGUE_DIR}/index")
-    edit = f" : {h_link('la modifier dans l’éditeur de la forge', edit_base + entry.path)}" if edit_base else ""
-    sections.append(("source", "Source",
-                     f"<p>{h_external(data['title'], data['landing_page'])}, {h(_publisher(data))}, consultée le "
-                     f"{h(data['last_reviewed'])}.</p><p>Cette fiche est tenue dans le fichier "
-                     f"<code>{h(entry.path)}</code> du dépôt{edit} "
-                     f"({h_link('comment la mettre à jour', guide, 'reference internal')}).</p>"
-                     f"<p>{h_link('Retour au catalogue', index, 'reference internal')}</p>"))
+    quality_title = f"Qualité des métadonnées : {passed} sur {len(criteria)}"
+    view = {
+        "id": entry.id, "unverified": unverified, "rows": rows, "distributions": distributions,
+        "criteria": [[c.label, "oui" if c.passed else Markup("<strong>non</strong>"), c.detail] for c in criteria],
+        "quality_title": quality_title, "today": cat.today.isoformat(), "in_book": in_book,
+        "publisher": _publisher(data), "path": entry.path,
+        "source_link": external(data["title"], data["landing_page"]),
+        "edit_link": link("la modifier dans l’éditeur de la forge", edit_base + entry.path) if edit_base else None,
+        "guide_link": link("comment la mettre à jour", links.doc(f"{CATALOGUE_DIR}/guide"), "reference internal"),
+        "index_link": link("Retour au catalogue", links.doc(f"{CATALOGUE_DIR}/index"), "reference internal"),
+    }
+    body = environment().get_template("fiche.html").render(d=data, page=view)
+    present = {"limites": bool(data.get("limitations")), "dans-le-livre": bool(in_book)}
+    sections = [(anchor, text or quality_title) for anchor, text in SECTIONS if present.get(anchor, True)]
+    toc = environment().get_template("fiche-toc.html").render(title=" ".join(data["title"].split()),
+                                                               sections=sections)
+    return str(Markup.escape(" ".join(data["title"].split()))), body, toc
 
-    warning = ""
-    if unverified:
-        warning = ('<div class="admonition warning"><p class="admonition-title">Avertissement</p>'
-                   f"<p><strong>Licence à vérifier.</strong> {h(data.get('licence_note', ''))}</p></div>")
-    body = _section(entry.id, h(data["title"]), h_paragraphs(data["description"]) + warning
-                    + "".join(_section(anchor, title, content) for anchor, title, content in sections), level=1)
-    toc = (f'<ul><li><a class="reference internal" href="#">{h(data["title"])}</a><ul>'
-           + "".join(f'<li><a class="reference internal" href="#{anchor}">{title}</a></li>'
-                     for anchor, title, _ in sections) + "</ul></li></ul>")
-    return h(data["title"]), body, toc
+
+def render_fiches(cat: Catalogue, docs: set[str] | None = None,
+                  edit_base: str | None = None) -> dict[str, tuple[str, str, str]]:
+    """Every source page: pagename -> (title, body, toc), in HTML."""
+    return {fiche_docname(e.id): source_page(cat, e, Links(cat.root, fiche_docname(e.id), docs), edit_base)
+            for e in cat.valid_sources()}
 
 
 # --- the table of sources, with its filters ---------------------------------------------------
-
-_FILTER_STYLE = (
-    "<style>"
-    ".dq-filtres fieldset{display:flex;flex-wrap:wrap;gap:.5rem 1.5rem;align-items:flex-end;"
-    "border:1px solid var(--pst-color-border,#ccc);border-radius:.25rem;padding:.75rem 1rem}"
-    ".dq-filtres legend{font-size:1rem;font-weight:600;padding:0 .25rem;width:auto;float:none}"
-    ".dq-filtre{display:flex;flex-direction:column}.dq-filtre select{max-width:18rem}"
-    "</style>")
-
-_FILTER_SCRIPT = """
-<script>
-/* Filtres du catalogue : sans serveur, sans bibliothèque. Chaque liste filtre une colonne ; une
-   ligne reste visible si elle satisfait tous les filtres choisis. */
-(function () {
-  var form = document.getElementById("dq-filtres");
-  var table = document.querySelector("table.dq-catalogue");
-  if (!form || !table || !table.tBodies.length) { return; }
-  var rows = Array.prototype.slice.call(table.tBodies[0].rows);
-  var selects = Array.prototype.slice.call(form.querySelectorAll("select"));
-  var bilan = document.getElementById("dq-filtres-bilan");
-  function valeurs(cell, plusieurs) {
-    var text = cell.textContent.replace(/\\s+/g, " ").trim();
-    return plusieurs ? text.split(", ") : [text];
-  }
-  function appliquer() {
-    var visibles = 0;
-    rows.forEach(function (row) {
-      var garde = selects.every(function (select) {
-        if (!select.value) { return true; }
-        var cell = row.cells[Number(select.getAttribute("data-colonne"))];
-        return valeurs(cell, select.getAttribute("data-plusieurs") === "oui").indexOf(select.value) !== -1;
-      });
-      row.hidden = !garde;
-      row.style.display = garde ? "" : "none";
-      if (garde) { visibles += 1; }
-    });
-    bilan.textContent = visibles + (visibles > 1 ? " sources affichées" : " source affichée") +
-      " sur " + rows.length + ".";
-  }
-  selects.forEach(function (select) { select.addEventListener("change", appliquer); });
-  form.addEventListener("reset", function () { window.setTimeout(appliquer, 0); });
-  form.addEventListener("submit", function (event) { event.preventDefault(); });
-  form.hidden = false;
-  appliquer();
-})();
-</script>
-"""
-
 
 def _cell_values(cat: Catalogue, entry: Entry) -> list[str]:
     data = entry.data
     criteria = quality(data, cat.today)
     passed = sum(c.passed for c in criteria)
     return [
-        data["title"],
-        short_publisher(data),
+        " ".join(data["title"].split()),
+        " ".join(short_publisher(data).split()),
         ", ".join(label("source", "themes", t) for t in data["themes"]),
         label("source", "granularity", data["granularity"]),
         terms("source", "licence")[data["licence"]]["short"]
@@ -358,13 +280,11 @@ def _options(values: list[str], order: list[str] | None = None) -> list[tuple[st
     return [(k, counts[k]) for k in keys]
 
 
-def sources_table(cat: Catalogue) -> str:
+def sources_table(cat: Catalogue, page: str = f"{CATALOGUE_DIR}/index") -> str:
+    """The HTML of the filter form and of the table (what ```{catalogue-table}``` shows)."""
     entries = sorted(cat.valid_sources(), key=lambda e: e.data["title"].casefold())
     cells = [_cell_values(cat, e) for e in entries]
-    form = ['```{raw} html',
-            _FILTER_STYLE,
-            '<form class="dq-filtres" id="dq-filtres" hidden>',
-            '<fieldset><legend>Filtrer les sources</legend>']
+    filters = []
     for key, text, column, several in FILTERS:
         values = [v for row in cells for v in (row[column].split(", ") if several else [row[column]])]
         order = None
@@ -372,145 +292,77 @@ def sources_table(cat: Catalogue) -> str:
             order = [t["label"] for t in terms("source", "granularity").values()]
         elif key == "acces":
             order = [t["label"] for t in terms("source", "access").values()]
-        options = "".join(f'<option value="{h(v)}">{h(v)} ({n})</option>' for v, n in _options(values, order))
-        form.append(f'<div class="dq-filtre"><label for="dq-filtre-{key}">{h(text)}</label> '
-                    f'<select id="dq-filtre-{key}" data-colonne="{column}" '
-                    f'data-plusieurs="{"oui" if several else "non"}">'
-                    f'<option value="">tous</option>{options}</select></div>')
-    form += ['<button type="reset">Tout afficher</button>', '</fieldset>',
-             '<p id="dq-filtres-bilan" role="status" aria-live="polite"></p>', '</form>', '```', '']
-
-    # The table is raw HTML: a Markdown table of thousands of rows is slow to parse, and the links
-    # go to pages that are not Sphinx documents (see the module docstring).
-    links = Links(cat.root, f"{CATALOGUE_DIR}/index")
-    rows = [[h_link(row[0], links.fiche(entry.id), "reference internal")] + [h(v) for v in row[1:]]
+        filters.append((key, text, column, several, _options(values, order)))
+    links = Links(cat.root, page)
+    rows = [[link(row[0], links.fiche(entry.id), "reference internal")] + row[1:]
             for entry, row in zip(entries, cells)]
-    table = ["```{raw} html",
-             _html_table([h(c) for c in COLUMNS], rows,
-                         caption="Les sources du catalogue (une ligne par source ; le titre mène à sa fiche)",
-                         css="table dq-catalogue"),
-             "```", ""]
-    intro = [f"Le catalogue compte {len(entries)} sources. Les listes ci-dessous filtrent le tableau "
-             "(elles apparaissent quand JavaScript est actif ; sinon, le tableau reste complet).", ""]
-    return "\n".join(intro + form + table + ["```{raw} html", _FILTER_SCRIPT.strip(), "```", ""])
+    return environment().get_template("table.html").render(filters=filters, columns=COLUMNS, rows=rows)
 
 
-# --- the partner directory --------------------------------------------------------------------
+# --- the partner directory, as docutils nodes -------------------------------------------------
 
-def partners_directory(cat: Catalogue) -> str:
+def _section(ids: str, title: str) -> nodes.section:
+    section = nodes.section(ids=[ids])
+    section += nodes.title(text=title)
+    return section
+
+
+def _item(*parts) -> nodes.list_item:
+    """A list item of text and (text, refuri) links."""
+    paragraph = nodes.paragraph()
+    for part in parts:
+        if isinstance(part, tuple):
+            text, uri = part
+            paragraph += nodes.reference(text=text, refuri=uri, internal=not _is_url(uri))
+        else:
+            paragraph += nodes.Text(part)
+    return nodes.list_item("", paragraph)
+
+
+def partners_directory(cat: Catalogue, page: str = DIRECTORY_PAGE) -> list[nodes.Node]:
+    """The directory: an introduction, one section per role with its table, then one section per
+    organisation (id `partenaire-<id>`, the anchor the source pages link to)."""
     partners = sorted(cat.valid_partners(), key=lambda e: e.data["name"].casefold())
     roles = terms("partner", "roles")
-    out = [f"L'annuaire compte {len(partners)} organisations. Une organisation qui tient plusieurs "
-           "rôles apparaît dans chacun d'eux ; sa présentation complète suit, plus bas.", "",
-           "## Par rôle dans un projet", ""]
+    links = Links(cat.root, page)
+    out: list[nodes.Node] = [nodes.paragraph(text=(
+        f"L'annuaire compte {len(partners)} organisations. Une organisation qui tient plusieurs rôles "
+        "apparaît dans chacun d'eux ; sa présentation complète suit, plus bas."))]
+
+    by_role = _section("par-role-dans-un-projet", "Par rôle dans un projet")
     for role, role_terms in roles.items():
         holders = [p for p in partners if role in p.data["roles"]]
         if not holders:
             continue
-        out += [f"### {md(role_terms['label'])}", "", md(role_terms["description"][0].upper()
-                                                         + role_terms["description"][1:] + "."), ""]
-        rows = [[ref_link(_partner_name(p), partner_target(p.id)), md(label("partner", "kind", p.data["kind"])),
-                 md(", ".join(p.data["territories"]))] for p in holders]
-        out += [_table(["Organisation", "Type", "Territoires"], rows), ""]
-    out += ["## Les organisations", ""]
+        section = _section(nodes.make_id(f"role-{role_terms['label']}"), role_terms["label"])
+        section += nodes.paragraph(text=role_terms["description"][0].upper() + role_terms["description"][1:] + ".")
+        rows = [[link(partner_name(p), f"#{partner_target(p.id)}", "reference internal"),
+                 label("partner", "kind", p.data["kind"]), ", ".join(p.data["territories"])] for p in holders]
+        html = _macros().table(["Organisation", "Type", "Territoires"], rows,
+                               caption=f"{role_terms['label']} : organisations de l'annuaire")
+        section += nodes.raw("", str(html), format="html")
+        by_role += section
+    out.append(by_role)
+
+    everyone = _section("les-organisations", "Les organisations")
     for p in partners:
         data = p.data
-        out += [f"({partner_target(p.id)})=", f"### {md(_partner_name(p))}", "", md_paragraphs(data["brings"]), "",
-                f"- Type : {md(label('partner', 'kind', data['kind']))}",
-                "- Rôles : " + md(", ".join(label("partner", "roles", r).lower() for r in data["roles"])),
-                f"- Territoires : {md(', '.join(data['territories']))}",
-                f"- Site : {md_link(data['website'], data['website'])}"]
+        section = _section(partner_target(p.id), partner_name(p))
+        for text in _paragraphs(data["brings"]):
+            section += nodes.paragraph(text=text)
+        facts = nodes.bullet_list()
+        facts += _item("Type : ", label("partner", "kind", data["kind"]))
+        facts += _item("Rôles : ", ", ".join(label("partner", "roles", r).lower() for r in data["roles"]))
+        facts += _item("Territoires : ", ", ".join(data["territories"]))
+        facts += _item("Site : ", (data["website"], data["website"]) if _is_url(data["website"]) else data["website"])
         linked = sources_of_partner(cat, p.id)
         if linked:
-            links = Links(cat.root, DIRECTORY_PAGE)
-            out.append("- Sources du catalogue : " + ", ".join(
-                f'<a class="reference internal" href="{links.fiche(s.id)}">{md(s.data["title"])}</a>' for s in linked))
-        out += [f"- Fiche revue le {md(data['last_reviewed'])}", ""]
-    return "\n".join(out)
-
-
-# --- the field reference of the staff guide ---------------------------------------------------
-
-def _fields(kind: str, node: dict, prefix: str = "", required: bool = True):
-    for name, sub in node["properties"].items():
-        dotted = f"{prefix}{name}"
-        is_required = required and name in node.get("required", [])
-        yield dotted, sub, is_required
-        target = sub["items"] if sub.get("type") == "array" and "properties" in sub.get("items", {}) else sub
-        if "properties" in target:
-            child_prefix = f"{dotted}[]." if sub.get("type") == "array" else f"{dotted}."
-            yield from _fields(kind, target, child_prefix, is_required)
-
-
-def field_reference() -> str:
-    out = []
-    for kind, heading in (("source", "Les champs d'une source"), ("partner", "Les champs d'un partenaire")):
-        folder = KINDS[kind][0]
-        out += [f"### {heading}", "",
-                f"Un fichier `{CATALOGUE_DIR}/{folder}/<id>.yml` par entrée. Les champs marqués « oui » "
-                "sont obligatoires ; un champ facultatif peut être laissé vide ou retiré.", ""]
-        rows = []
-        vocabularies = []
-        for dotted, sub, is_required in _fields(kind, schema(kind)):
-            node = sub["items"] if sub.get("type") == "array" and "enum" in sub.get("items", {}) else sub
-            if "x-terms" in node:
-                vocabularies.append((dotted, sub.get("title", dotted), node))
-            rows.append([f"`{dotted}`", md(sub.get("title", "")), "oui" if is_required else "non",
-                         md(sub.get("description", ""))])
-        out += [_table(["Champ", "Nom", "Obligatoire", "Ce qu'il faut y écrire"], rows), ""]
-        for dotted, title, node in vocabularies:
-            out += [f"#### Valeurs possibles de `{dotted}` ({md(title.lower())})", ""]
-            rows = [[f"`{value}`", md(node["x-terms"][value]["label"])
-                     + (" : " + md(node["x-terms"][value]["description"]) if "description" in node["x-terms"][value] else "")]
-                    for value in node["enum"]]
-            out += [_table(["À écrire", "Signification"], rows), ""]
-    return "\n".join(out)
-
-
-# --- writing ----------------------------------------------------------------------------------
-
-def render_all(cat: Catalogue) -> dict[str, str]:
-    """The generated fragments of the committed pages, by file name inside catalogue/fiches/."""
-    return {
-        # Fragments included by the committed pages: a suffix Sphinx does not read as a document.
-        "_sources.inc": sources_table(cat),
-        "_partenaires.inc": partners_directory(cat),
-        "_champs.inc": field_reference(),
-        # The blank entries the staff guide shows, to copy into the forge's web editor.
-        "modele-source.yml": scaffold("source", "nouvelle-source", cat.today),
-        "modele-partenaire.yml": scaffold("partner", "nouvelle-organisation", cat.today),
-    }
-
-
-def render_fiches(cat: Catalogue, docs: set[str] | None = None,
-                  edit_base: str | None = None) -> dict[str, tuple[str, str, str]]:
-    """Every source page: pagename -> (title, body, toc), in HTML."""
-    return {fiche_docname(e.id): source_page(cat, e, Links(cat.root, fiche_docname(e.id), docs), edit_base)
-            for e in cat.valid_sources()}
-
-
-def _write_if_changed(path: Path, text: str) -> bool:
-    """Write atomically, and only on change: Sphinx re-reads a page whose included file moved."""
-    if path.exists() and path.read_text(encoding="utf-8") == text:
-        return False
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
-    return True
-
-
-def write_pages(cat: Catalogue, folder: Path | None = None) -> list[Path]:
-    """Write the fragments under catalogue/fiches/ (or `folder`); remove anything stale there.
-
-    Older versions of the book wrote one Markdown document per source in this folder: removing
-    them keeps Sphinx from reading them as documents.
-    """
-    folder = Path(folder) if folder else cat.root / CATALOGUE_DIR / PAGES_DIR
-    folder.mkdir(parents=True, exist_ok=True)
-    files = render_all(cat)
-    changed = [folder / name for name, text in files.items() if _write_if_changed(folder / name, text)]
-    for stale in folder.iterdir():
-        if stale.is_file() and stale.suffix in (".md", ".inc", ".yml") and stale.name not in files:
-            stale.unlink()
-    return changed
+            parts: list = ["Sources du catalogue : "]
+            for i, s in enumerate(linked):
+                parts += ([", "] if i else []) + [(" ".join(s.data["title"].split()), links.fiche(s.id))]
+            facts += _item(*parts)
+        facts += _item(f"Fiche revue le {data['last_reviewed']}")
+        section += facts
+        everyone += section
+    out.append(everyone)
+    return out

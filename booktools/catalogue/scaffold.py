@@ -2,12 +2,14 @@
 each preceded by its help text as YAML comments, ready to be filled in.
 
 Every field to fill holds the placeholder « À COMPLÉTER », which `check` reports until it is
-replaced; optional fields are left empty (an empty field counts as absent).
+replaced; optional fields are left empty (an empty field counts as absent). The review date is one
+of them: the person who checked the entry writes the day, never the tool or the build.
+
+The same text is committed as the guide's templates (catalogue/templates/, see templates.py).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import textwrap
 from pathlib import Path
 
@@ -54,29 +56,30 @@ def _block(node: dict, values: dict, indent: str = "") -> list[str]:
     return out
 
 
-def scaffold(kind: str, entry_id: str, today: dt.date | None = None) -> str:
+def scaffold(kind: str, entry_id: str) -> str:
     """The text of a new, unfilled entry."""
-    today = today or dt.date.today()
-    head = [f"# {schema(kind)['title']} — fiche créée le {today.isoformat()}.",
+    head = [f"# {schema(kind)['title']}.",
             f"# Remplacez chaque « {PLACEHOLDER} », puis vérifiez : make check-catalogue",
             "# Les lignes qui commencent par # sont des commentaires : vous pouvez les garder ou les effacer.",
+            "# Un texte qui contient « : », « # » ou commence par un guillemet se met entre guillemets",
+            "# (voir « Guillemets et textes longs » dans catalogue/guide.md).",
             ""]
     # A new source's licence is unverified until someone has read it on the producer's page.
-    values = {"id": entry_id, "last_reviewed": today.isoformat()}
+    values = {"id": entry_id}
     if kind == "source":
         values["licence_status"] = "unverified"
     return "\n".join(head + _block(schema(kind), values)).rstrip() + "\n"
 
 
-def new_entry(root: Path | str, kind: str, entry_id: str, today: dt.date | None = None) -> Path:
-    """Write catalogue/<sources|partners>/<id>.yml; refuse a bad id or an existing file."""
+def new_entry(root: Path | str, kind: str, entry_id: str) -> Path:
+    """Write catalogue/<sources|partners>/<id>.yml under the book root; refuse a bad id or an existing file."""
     if kind not in KINDS:
-        raise ValueError(f"unknown kind '{kind}' (expected one of: {', '.join(KINDS)})")
+        raise ValueError(f"type de fiche inconnu « {kind} » (attendu : {', '.join(KINDS)})")
     if not ID_PATTERN.match(entry_id):
-        raise ValueError(f"'{entry_id}' is not a valid identifier (expected {ID_EXPECTED})")
+        raise ValueError(f"« {entry_id} » n'est pas un identifiant valide (attendu : {ID_EXPECTED})")
     path = Path(root) / CATALOGUE_DIR / KINDS[kind][0] / f"{entry_id}.yml"
     if path.exists():
-        raise FileExistsError(f"{path} already exists: edit it instead")
+        raise FileExistsError(f"{path} existe déjà : modifiez-le plutôt")
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(scaffold(kind, entry_id, today), encoding="utf-8")
+    path.write_text(scaffold(kind, entry_id), encoding="utf-8")
     return path
