@@ -316,15 +316,17 @@ def lab_coverage(labs: list[Path], communes: list[str], root: Path = REPO_DIR) -
 
     Helper A is writing `booktools/coverage.py` (`coverage()`, from running the labs on the training
     cities); this one function is the seam to switch to it. Until then the status only says what the
-    shipped data cover: « complet » when every dataset the lab reads (or, for a library function
-    that picks one of several, one of them) has rows for the city; « sans carte » when only
-    contours (GeoJSON) are missing; « non disponible » otherwise. It does not run the lab.
+    shipped data cover, without running the lab: « complet » when every dataset the lab reads (or,
+    for a library function that picks one of several, one of them) has rows for the city; « sans
+    carte » when what is missing are only map layers (contours the lab gets from
+    `dataquartiers.layers`); « non disponible » otherwise.
     """
     from dataquartiers import data
 
     folder = Path(root) / "datasets"
     package = notebooks.read_package(root)
     resources = {r["name"]: r for r in package["resources"]}
+    places = {c: _places(str(folder), c) for c in communes}
     rows = []
     for notebook in labs:
         needs = notebooks.datasets_read(notebooks.read(notebook), package, notebook.stem)
@@ -334,12 +336,11 @@ def lab_coverage(labs: list[Path], communes: list[str], root: Path = REPO_DIR) -
             groups.setdefault(key, []).append(name)
         for commune in communes:
             missing_maps, missing_data = [], []
-            for names in groups.values():
-                if any(_covers(resources[n], commune, folder, data) for n in names):
+            for key, names in groups.items():
+                if any(_covers(resources[n], places[commune], folder, data) for n in names):
                     continue
                 titles = " ou ".join(f"« {resources[n]['title']} »" for n in names)
-                geometry = all(resources[n].get("format") == "geojson" for n in names)
-                (missing_maps if geometry else missing_data).append(titles)
+                (missing_maps if key.startswith(MAP_LAYERS) else missing_data).append(titles)
             if missing_data:
                 rows.append(CoverageRow(notebook.stem, commune, "non disponible",
                                         "données absentes pour cette ville : " + " ; ".join(missing_data)))
@@ -352,6 +353,30 @@ def lab_coverage(labs: list[Path], communes: list[str], root: Path = REPO_DIR) -
     return rows
 
 
+#: The library's functions that give a lab its map layers (contours): without them, no map.
+MAP_LAYERS = "dataquartiers.layers."
+
+
+@dataclass(frozen=True)
+class _Places:
+    communes: frozenset  # the commune and its arrondissements
+    departements: frozenset
+    regions: frozenset
+    epcis: frozenset
+
+
+@lru_cache(maxsize=16)
+def _places(folder: str, commune: str) -> _Places:
+    from dataquartiers import data
+
+    communes = frozenset(data.communes_of(commune, Path(folder)))
+    cog = data.load("communes", folder=Path(folder))
+    members = data.load("epci_communes", folder=Path(folder))
+    return _Places(communes, frozenset(data.departement_of(c) for c in communes),
+                   frozenset(cog.loc[cog["code"].isin(communes), "region"].dropna()),
+                   frozenset(members.loc[members["code_commune"].isin(communes), "siren_epci"].dropna()))
+
+
 @lru_cache(maxsize=64)
 def _dataset_codes(folder: str, name: str) -> tuple[str, frozenset]:
     from dataquartiers import data
@@ -360,24 +385,15 @@ def _dataset_codes(folder: str, name: str) -> tuple[str, frozenset]:
     return level, frozenset(codes)
 
 
-def _covers(res: dict, commune: str, folder: Path, data) -> bool:
+def _covers(res: dict, places: _Places, folder: Path, data) -> bool:
     if not res.get("territory"):
         # no territory column: a household table (not tied to a place) covers every city; a grid
         # of one city (the Marseille squares) cannot be said to cover another.
         return res.get("granularity") == "menage"
     level, codes = _dataset_codes(str(folder), res["name"])
-    places = data.communes_of(commune, folder)
-    if level == "commune":
-        return bool(places & codes)
-    if level == "departement":
-        return bool({data.departement_of(c) for c in places} & codes)
-    if level == "region":
-        cog = data.load("communes", folder=folder)
-        return bool(set(cog.loc[cog["code"].isin(places), "region"]) & codes)
-    if level == "epci":
-        members = data.load("epci_communes", folder=folder)
-        return bool(set(members.loc[members["code_commune"].isin(places), "siren_epci"]) & codes)
-    return False
+    wanted = {"commune": places.communes, "departement": places.departements, "region": places.regions,
+              "epci": places.epcis}.get(level, frozenset())
+    return bool(wanted & codes)
 
 
 # --- what is read, checked -----------------------------------------------------------------
@@ -481,18 +497,33 @@ def _load(path: Path, definition: str, training: Training):
 
 
 def book_pages(root: Path) -> set[str]:
-    """The docnames of the book: every source file Sphinx can read (md, ipynb, the training data)."""
+    """The docnames of the book: the `file` entries of _toc.yml and the source files its globs match."""
     root = Path(root)
-    found = set()
-    for suffix in (".md", ".ipynb", SESSION_SUFFIX, QUIZ_SUFFIX, TEMPLATE_SUFFIX):
-        for path in root.rglob(f"*{suffix}"):
-            rel = path.relative_to(root).as_posix()
-            if rel.startswith(("_build/", ".venv/", "node_modules/", "tests/", "booktools/", "dataquartiers/")):
-                continue
-            if rel.startswith(f"{TEMPLATES_DIR}/textes/") or "/.ipynb_checkpoints/" in rel:
-                continue
-            found.add(rel[: -len(suffix)])
-    return found
+    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
+    files, globs = set(), []
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key in ("file", "root"):
+                if key in node:
+                    files.add(re.sub(r"\.(md|ipynb)$", "", node[key]))
+            if "glob" in node:
+                globs.append(node["glob"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(toc)
+    for pattern in globs:
+        folder = root / pattern.rsplit("/", 1)[0]
+        for suffix in (".md", ".ipynb", SESSION_SUFFIX, QUIZ_SUFFIX, TEMPLATE_SUFFIX):
+            for path in folder.glob(f"*{suffix}"):
+                docname = path.relative_to(root).as_posix()[: -len(suffix)]
+                if re.fullmatch(pattern.replace("*", "[^/]*"), docname):
+                    files.add(docname)
+    return files
 
 
 def book_labels(root: Path) -> set[str]:
