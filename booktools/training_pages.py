@@ -35,14 +35,15 @@ from sphinx.util.nodes import nested_parse_with_titles
 
 from . import training as tr
 from .catalogue.pages import md, md_link, md_paragraphs
+from . import training_handouts
 from .training_documents import REVIEW_NOTICE, parse_markdown, to_docutils, to_docx, to_odt
+from .training_handouts import BOOK_PDF, HANDOUTS_DIR
 
 logger = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent / "training_static"
 STATIC_OUT = "dq-training"
 #: Where the built files go in the site (relative to the output folder).
 TEMPLATE_FILES_DIR = f"{tr.TEMPLATES_DIR}/fichiers"
-HANDOUTS_DIR = f"{tr.TRAINING_DIR}/fiches"
 
 STATUS_BADGES = {"complet": "{bdg-success}`données complètes`", "sans carte": "{bdg-warning}`sans carte`",
                  "non disponible": "{bdg-danger}`données absentes`"}
@@ -166,14 +167,20 @@ def _programme_table(app: Sphinx, session: tr.Session, programme: tr.Programme) 
             row = coverage.get((step.lab, session.data["commune"]))
             badge = f" {STATUS_BADGES[row.status]}" if row else ""
             track = " (parcours court)" if step.track == "court" else ""
-            with_ = f"{doc_link('labs/' + step.lab, notes[step.lab].lab.title)}{track}{badge}"
+            where = f" ; territoire : {_territory_to_use(app, step.lab, session)}"
+            with_ = f"{doc_link('labs/' + step.lab, notes[step.lab].lab.title)}{track}{badge}{where}"
         elif step.page:
             with_ = doc_link(step.page)
         what = f"**{md(step.title)}**" + (f" — {md(step.instructions)}" if step.instructions else "")
-        lines.append(f"| {tr.clock(step.start)} | {tr.duration_fr(step.minutes)} | {what} | {with_} |")
+        lines.append(f"| {_nbsp(tr.clock(step.start))} | {_nbsp(tr.duration_fr(step.minutes))} | {what} | {with_} |")
     total = programme.end - programme.start
-    lines.append(f"| {tr.clock(programme.end)} | **{tr.duration_fr(total)}** | fin | |")
+    lines.append(f"| {_nbsp(tr.clock(programme.end))} | **{_nbsp(tr.duration_fr(total))}** | fin | |")
     return lines
+
+
+def _nbsp(text: str) -> str:
+    """« 9 h 00 », « 15 min » kept on one line in a narrow column."""
+    return text.replace(" ", "\u00a0")
 
 
 def _territories_of(notebook: Path) -> list[tuple[str, str]]:
@@ -184,6 +191,19 @@ def _territories_of(notebook: Path) -> list[tuple[str, str]]:
         if m:
             found.append((m.group(1), (m.group(2) or "").strip()))
     return found
+
+
+def _territory_to_use(app: Sphinx, lab: str, session: tr.Session) -> str:
+    """The city itself where its data are there (even without maps), else the lab's own territories."""
+    from dataquartiers import data as dq_data
+
+    training = _training(app)
+    commune = session.data["commune"]
+    if coverage_of(app)[(lab, commune)].status != "non disponible":
+        return f"{md(session.data['ville'])} (`{commune}`)"
+    cog = dq_data.load("communes", folder=training.root / "datasets").set_index("code")["nom"]
+    notebook = training.root / tr.notebooks.LABS_DIR / f"{lab}.ipynb"
+    return " et ".join(f"{md(cog.get(code, note or code))} (`{code}`)" for code, note in _territories_of(notebook)) or "—"
 
 
 def render_session(app: Sphinx, session: tr.Session) -> str:
@@ -211,14 +231,9 @@ def render_session(app: Sphinx, session: tr.Session) -> str:
             "lus par chaque lab). Il ne vient pas d'une exécution des labs sur la ville : là où les données manquent, "
             "faites le lab sur le territoire prévu par ses paramètres, et montrez ce qu'il faudrait pour la ville.",
             "", "| Lab | À " + md(city) + " | Territoire à utiliser | Pourquoi |", "|---|---|---|---|"]
-    cog = dq_data.load("communes", folder=training.root / "datasets").set_index("code")["nom"]
     for notebook in training.labs:
         row = coverage[(notebook.stem, commune)]
-        if row.status == "non disponible":
-            defaults = _territories_of(notebook)
-            use = " ; ".join(f"{md(cog.get(code, note or code))} (`{code}`)" for code, note in defaults) or "—"
-        else:
-            use = f"{md(city)} (`{commune}`)"
+        use = _territory_to_use(app, notebook.stem, session)
         title = training.notes[notebook.stem].lab.title if notebook.stem in training.notes else notebook.stem
         out.append(f"| {doc_link('labs/' + notebook.stem, tr.notebooks.short_title(title))} | {STATUS_BADGES[row.status]} "
                    f"| {use} | {md(row.reason)} |")
@@ -434,13 +449,13 @@ class HandoutsDirective(SphinxDirective):
             href = posixpath.relpath(f"{HANDOUTS_DIR}/{notebook.stem}.pdf", here)
             body += _row([nodes.Text(title), nodes.Text("les étapes et les exercices, sans les solutions"),
                           nodes.reference("", f"{notebook.stem}.pdf", refuri=href)])
-        href = posixpath.relpath(f"{HANDOUTS_DIR}/{BOOK_PDF}", here)
+        if self.config.dq_livre_pdf:
+            book = nodes.reference("", BOOK_PDF, refuri=posixpath.relpath(f"{HANDOUTS_DIR}/{BOOK_PDF}", here))
+        else:
+            book = nodes.inline("", "pas fait par cette construction : « make handouts » le fait (environ une minute)")
         body += _row([nodes.Text("Le livre entier"), nodes.Text("toutes les pages, dans l'ordre de la table des matières"),
-                      nodes.reference("", BOOK_PDF, refuri=href)])
+                      book])
         return [table]
-
-
-BOOK_PDF = "livre-data-et-quartiers.pdf"
 
 
 def _table(headers: list[str]) -> nodes.table:
@@ -614,12 +629,12 @@ def render_template_page(app: Sphinx, template: tr.Template) -> tuple[str, list,
     for ref in d["references"]:
         text = training.legal[ref["texte"]]
         if text.get("adresse"):
-            cited = md_link(text["titre"], text["adresse"])
+            cited = md_link(text["nom"], text["adresse"])
         else:
-            cited = md(text["titre"])
+            cited = md(text["nom"])
             if text.get("presentation"):
                 cited += f" ({md_link(text['presentation']['texte'], text['presentation']['adresse'])})"
-            unverified.append(text["titre"])
+            unverified.append(text["nom"])
         out.append(f"| {cited} | {md(ref['articles'])} | {md(ref['pourquoi'])} |")
     if unverified:
         out += ["", "Sans lien vers le texte lui-même, faute d'adresse vérifiée : " + "; ".join(md(t) for t in unverified)
@@ -693,3 +708,4 @@ def setup_sphinx(app: Sphinx) -> None:
     app.connect("html-page-context", _add_quiz_assets)
     app.connect("build-finished", write_template_files)
     app.connect("build-finished", _copy_static)
+    training_handouts.setup_sphinx(app)
