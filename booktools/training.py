@@ -596,6 +596,11 @@ def _pages_cached(root: str) -> frozenset:
     return frozenset(book_pages(Path(root)))
 
 
+@lru_cache(maxsize=4)
+def _labels_cached(root: str) -> frozenset:
+    return frozenset(book_labels(Path(root)))
+
+
 def training_pages_cache(root: Path) -> frozenset:
     return _pages_cached(str(root))
 
@@ -650,7 +655,7 @@ def _check_quiz(path: Path, training: Training) -> None:
         return
     shown = shown_path(path, training.root)
     pages = training_pages_cache(training.root)
-    labels = book_labels(training.root)
+    labels = _labels_cached(str(training.root))
     if data["porte_sur"] not in pages:
         training.problems.append(f"{shown} : porte_sur : « {data['porte_sur']} » n'est pas une page du livre")
     for qi, q in enumerate(data["questions"], start=1):

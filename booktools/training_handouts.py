@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import html as html_lib
 import os
 import posixpath
 import re
@@ -191,40 +192,40 @@ def toc_order(root: Path) -> list[str]:
 
 def book_html(site: Path, root: Path = REPO_DIR) -> str:
     """One print page holding the article of every page of the built site, in the book's order."""
-    from bs4 import BeautifulSoup
+    import lxml.html
     from markupsafe import Markup
 
+    drop = ("//script | //style | //button | //form | //input | //select | //template"
+            " | //*[contains(concat(' ', normalize-space(@class), ' '), ' jupyter-widgets ')]"
+            " | //*[contains(concat(' ', normalize-space(@class), ' '), ' widget-subarea ')]")
     sections = []
     for docname in toc_order(root):
         page = Path(site) / f"{docname}.html"
         if not page.exists():
             continue
-        soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
-        article = soup.find("article") or soup.find("main")
-        if article is None:
+        tree = lxml.html.fromstring(page.read_bytes())
+        found = tree.xpath("//article") or tree.xpath("//main")
+        if not found:
             continue
-        for frame in article.find_all("iframe"):
-            caption = frame.find_parent("figure")
-            text = caption.find("figcaption").get_text(" ", strip=True) if caption and caption.find("figcaption") else ""
-            note = soup.new_tag("p", attrs={"class": "carte-imprimee"})
-            note.string = f"Carte interactive (à voir dans le livre en ligne). {text}"
-            (caption or frame).replace_with(note)
-        for tag in article.find_all(class_=["jupyter-widgets", "widget-subarea", "dq-quiz"]):
-            tag.decompose()
-        for tag in article.find_all(["script", "style", "button", "form", "input", "select", "template"]):
-            tag.decompose()
+        article = found[0]
+        for frame in article.xpath(".//iframe"):
+            figure = next((a for a in frame.iterancestors("figure")), None)
+            captions = figure.xpath(".//figcaption") if figure is not None else []
+            note = lxml.html.Element("p", {"class": "carte-imprimee"})
+            note.text = ("Carte interactive (à voir dans le livre en ligne). "
+                         + (captions[0].text_content().strip() if captions else ""))
+            target = figure if figure is not None else frame
+            target.getparent().replace(target, note)
+        for element in article.xpath("." + drop.replace(" | //", " | .//")):
+            element.getparent().remove(element)
         here = posixpath.dirname(docname)
-        for tag in article.find_all(["img", "a"]):
-            attr = "src" if tag.name == "img" else "href"
-            value = tag.get(attr)
-            if not value:
-                continue
-            if tag.name == "a":
-                del tag.attrs["href"]  # links do not work on paper
-                continue
-            if not re.match(r"^[a-z]+:", value):
-                tag[attr] = posixpath.normpath(posixpath.join(here, value))
-        sections.append(f'<section class="page-du-livre" id="page-{docname.replace("/", "-")}">{article.decode_contents()}</section>')
+        for link in article.xpath(".//a[@href]"):
+            del link.attrib["href"]  # links do not work on paper
+        for image in article.xpath(".//img[@src]"):
+            if not re.match(r"^[a-z]+:", image.get("src")):
+                image.set("src", posixpath.normpath(posixpath.join(here, image.get("src"))))
+        inner = html_lib.escape(article.text or "") + "".join(lxml.html.tostring(child, encoding="unicode") for child in article)
+        sections.append(f'<section class="page-du-livre" id="page-{docname.replace("/", "-")}">{inner}</section>')
     cover = ('<section class="page-du-livre"><h1>Data &amp; Quartiers</h1><p>Le livre de la méthode, des labs et de '
              "la formation, version imprimable. Les cartes et les curseurs interactifs sont dans le livre en ligne et "
              "dans les labs.</p></section>")
