@@ -287,3 +287,34 @@ def test_interim_coverage_reads_the_data():
     assert all(r.status in tr.COVERAGE_STATUSES and r.reason for r in rows.values())
     missing = [r for r in rows.values() if r.status != "complet"]
     assert all(re.search(r"« .+ »", r.reason) for r in missing), "a reason names the missing datasets"
+
+
+# --- hostile text --------------------------------------------------------------------------------
+
+HOSTILE = "<script>alert(1)</script> **gras** {raw}`html` [lien](javascript:alert(1)) $x$ | colonne"
+
+
+def _myst_to_html(text: str) -> str:
+    from docutils.core import publish_string
+    from myst_parser.parsers.docutils_ import Parser
+
+    return publish_string(text, parser=Parser(), writer_name="html5",
+                          settings_overrides={"report_level": 5, "halt_level": 5, "myst_enable_extensions": ["dollarmath"]}
+                          ).decode("utf-8")
+
+
+def test_user_text_is_escaped_in_the_pages(book_copy):
+    """A facilitator note and a profile holding markup show it as typed: nothing runs, nothing links."""
+    from booktools.training_pages import render_notes, render_profiles
+
+    notes = book_copy / "labs" / "prise-en-main.animation.yml"
+    _edit(notes, "  - erreur: Exécuter une cellule avant les précédentes", f"  - erreur: '{HOSTILE}'\n    remede: ok\n  - erreur: Exécuter")
+    _edit(book_copy / tr.PROFILES_FILE, "    qui: >-\n      Cheffes", f"    qui: >-\n      {HOSTILE.replace('$', '$$')} Cheffes".replace("$$", "$"))
+    training = tr.load_training(book_copy)
+    assert training.problems == []
+    for html in (_myst_to_html(render_notes(training, "prise-en-main")), _myst_to_html(render_profiles(training))):
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+        assert "<script>alert" not in html
+        assert "**gras**" in html and "<strong>gras</strong>" not in html
+        assert 'href="javascript' not in html
+        assert "{raw}" in html
