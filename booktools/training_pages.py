@@ -34,7 +34,7 @@ from sphinx.util.docutils import SphinxDirective
 from sphinx.util.nodes import nested_parse_with_titles
 
 from . import training as tr
-from .catalogue.pages import md, md_link, md_paragraphs
+from .catalogue.pages import _ESCAPED, md, md_link, md_paragraphs
 from . import training_handouts
 from .training_documents import REVIEW_NOTICE, parse_markdown, to_docutils, to_docx, to_odt
 from .training_handouts import BOOK_PDF, HANDOUTS_DIR
@@ -51,6 +51,14 @@ KIND_LABELS = {"accueil": "accueil", "exposé": "exposé", "lab": "lab", "quiz":
                "pause": "pause", "repas": "repas", "bilan": "bilan"}
 METHOD_STEPS = {1: "la question", 2: "les partenaires", 3: "l'inventaire", 4: "le cadre", 5: "l'analyse",
                 6: "la restitution", 7: "la durée"}
+
+
+def md_code(text: object, table: bool = False) -> str:
+    """Like `md`, but `inline code` stays code (a code span shows its content as typed); in a table
+    cell, a | inside the code is escaped so that it does not end the cell."""
+    parts = re.split(r"(`[^`\n]+`)", " ".join(str(text).split()))
+    return "".join((part.replace("|", "\\|") if table else part) if part.startswith("`") and len(part) > 2
+                   else part.translate(_ESCAPED) for part in parts)
 
 
 def role_text(text: object) -> str:
@@ -333,13 +341,13 @@ def render_notes(training: tr.Training, stem: str) -> str:
            "### Minutage", "", "| Étape | Durée | Conseils |", "|---|---|---|"]
     for step in d["etapes"]:
         flag = " *(facultative)*" if step.get("facultative") else ""
-        out.append(f"| {md(step['titre'])}{flag} | {tr.duration_fr(step['minutes'])} | {md(step.get('conseils', ''))} |")
+        out.append(f"| {md(step['titre'])}{flag} | {tr.duration_fr(step['minutes'])} | {md_code(step.get('conseils', ''), table=True)} |")
     out += [f"| **Total** | **{tr.duration_fr(notes.minutes())}** | |", "", "### Réponses attendues", ""]
     for i, (said, answer) in enumerate(zip(lab.exercises, d["exercices"]), start=1):
-        out += [f"{i}. *{md(said)}*", "", f"   {md(answer['attendu'])}", ""]
+        out += [f"{i}. *{md_code(said)}*", "", f"   {md_code(answer['attendu'])}", ""]
     out += ["### Les erreurs fréquentes", "", "| Erreur | Que faire |", "|---|---|"]
-    out += [f"| {md(e['erreur'])} | {md(e['remede'])} |" for e in d["erreurs"]]
-    out += ["", "### Questions pour le débriefing", ""] + [f"- {md(q)}" for q in d["debriefing"]]
+    out += [f"| {md_code(e['erreur'], table=True)} | {md_code(e['remede'], table=True)} |" for e in d["erreurs"]]
+    out += ["", "### Questions pour le débriefing", ""] + [f"- {md_code(q)}" for q in d["debriefing"]]
     out += ["", "### Discussion éthique", "",
             f"Les pistes partent de {{ref}}`l'évaluation éthique du lab <ethics-assessment-{stem}>` : la note (sur 4) "
             "et ce qu'elle relève.", "", "| Principe | Note | Ce que dit l'évaluation | Question à poser |", "|---|---|---|---|"]
