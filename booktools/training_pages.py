@@ -215,8 +215,6 @@ def _territory_to_use(app: Sphinx, lab: str, session: tr.Session) -> str:
 
 
 def render_session(app: Sphinx, session: tr.Session) -> str:
-    from dataquartiers import data as dq_data
-
     training = _training(app)
     d = session.data
     city, commune = d["ville"], d["commune"]
