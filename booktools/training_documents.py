@@ -161,7 +161,8 @@ def parse_markdown(text: str, shown: str, allowed_urls: set[str] = frozenset()) 
             elif tok.type in ("fence", "code_block"):
                 raise DocumentError(f"{where(tok)} : pas de bloc de code dans un modèle")
             elif tok.type == "hr":
-                pos += 1
+                raise DocumentError(f"{where(tok)} : pas de ligne de séparation (---) dans un modèle : commencez plutôt "
+                                    "une nouvelle partie par un titre (##)")
             else:
                 raise DocumentError(f"{where(tok)} : élément « {tok.type} » non pris en charge dans un modèle")
         return out

@@ -136,6 +136,10 @@ class SessionParser(_DataPageParser):
 
     def render(self, app, stem, docname):
         session = _training(app).sessions.get(stem)
+        root = Path(app.srcdir)
+        # the partners of the directory and the data the page reads
+        _note_inputs(app.env, [*sorted((root / "catalogue" / "partners").glob("*.yml")), root / "datasets" / "datapackage.json",
+                               root / "datasets" / "qpv" / "qp2024_liste_communes.csv"])
         if session is None:
             return _broken_page(f"Session {stem}", f"{tr.SESSIONS_DIR}/{stem}{self.suffix}"), [], []
         return render_session(app, session), [], []
