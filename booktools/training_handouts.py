@@ -13,8 +13,8 @@ when their inputs did not change (booktools/buildcache.py); `make handouts` runs
 
     python -m booktools.training_handouts [--site _build/html]
 
-A machine without Chromium cannot make them: the build says so with a warning (the build gate then
-fails, as for any missing part of the site).
+A machine without Chromium cannot make them: the handouts page then says so in place of the links
+(no link points to a missing file), and the build notes it.
 """
 
 from __future__ import annotations
@@ -290,10 +290,11 @@ def build_handouts(site: Path, root: Path = REPO_DIR, cache_dir: Path | None = N
 BOOK_PDF_ENV = "DQ_LIVRE_PDF"
 
 
-def _book_pdf_from_environment(app, config) -> None:
-    # a config value (not a bare environment read) so that switching it re-reads the handouts page
-    if os.environ.get(BOOK_PDF_ENV) == "1":
-        config.dq_livre_pdf = True
+def _what_to_print(app, config) -> None:
+    # config values (not bare reads of the machine) so that a change re-reads the handouts page, whose
+    # links must match the files this build writes
+    config.dq_fiches_pdf = chromium_available()
+    config.dq_livre_pdf = config.dq_fiches_pdf and os.environ.get(BOOK_PDF_ENV) == "1"
 
 
 def _on_build_finished(app, exception) -> None:
@@ -301,18 +302,19 @@ def _on_build_finished(app, exception) -> None:
 
     if exception is not None or app.builder.format != "html":
         return
-    logger = logging.getLogger(__name__)
-    if not chromium_available():
-        logger.warning("fiches à imprimer : Chromium est introuvable (/usr/bin/chromium) ; les PDF ne sont pas faits "
-                       "(apt-get install chromium)", type="training", subtype="handouts")
+    if not app.config.dq_fiches_pdf:
+        # the handouts page says so instead of linking to files that are not there
+        logging.getLogger(__name__).info("fiches à imprimer : Chromium est introuvable (/usr/bin/chromium), les PDF "
+                                         "ne sont pas faits (apt-get install chromium)")
         return
     build_handouts(Path(app.outdir), Path(app.srcdir), Path(app.outdir).parent / ".dq-build-cache",
                    book=app.config.dq_livre_pdf)
 
 
 def setup_sphinx(app) -> None:
+    app.add_config_value("dq_fiches_pdf", True, "env", [bool])
     app.add_config_value("dq_livre_pdf", False, "env", [bool])
-    app.connect("config-inited", _book_pdf_from_environment)
+    app.connect("config-inited", _what_to_print)
     app.connect("build-finished", _on_build_finished, priority=900)
 
 

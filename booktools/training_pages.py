@@ -454,15 +454,21 @@ class HandoutsDirective(SphinxDirective):
         here = posixpath.dirname(self.env.docname)
         table = _table(["Fiche", "Contenu", "Fichier"])
         body = table.children[0].children[-1]
+        missing = "pas faite par cette construction : Chromium manquait sur la machine qui a construit le site"
         for notebook in training.labs:
             title = training.notes[notebook.stem].lab.title if notebook.stem in training.notes else notebook.stem
-            href = posixpath.relpath(f"{HANDOUTS_DIR}/{notebook.stem}.pdf", here)
-            body += _row([nodes.Text(title), nodes.Text("les étapes et les exercices, sans les solutions"),
-                          nodes.reference("", f"{notebook.stem}.pdf", refuri=href)])
+            if self.config.dq_fiches_pdf:
+                pdf = nodes.reference("", f"{notebook.stem}.pdf",
+                                      refuri=posixpath.relpath(f"{HANDOUTS_DIR}/{notebook.stem}.pdf", here))
+            else:
+                pdf = nodes.inline("", missing)
+            body += _row([nodes.Text(title), nodes.Text("les étapes et les exercices, sans les solutions"), pdf])
         if self.config.dq_livre_pdf:
             book = nodes.reference("", BOOK_PDF, refuri=posixpath.relpath(f"{HANDOUTS_DIR}/{BOOK_PDF}", here))
-        else:
+        elif self.config.dq_fiches_pdf:
             book = nodes.inline("", "pas fait par cette construction : « make handouts » le fait (environ une minute)")
+        else:
+            book = nodes.inline("", missing)
         body += _row([nodes.Text("Le livre entier"), nodes.Text("toutes les pages, dans l'ordre de la table des matières"),
                       book])
         return [table]
