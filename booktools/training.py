@@ -38,6 +38,7 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from . import REPO_DIR, TOOLS_DIR, notebooks
+from .catalogue.model import _mapping as _note_duplicate_keys
 
 TRAINING_DIR = "training"
 SESSIONS_DIR = f"{TRAINING_DIR}/sessions"
@@ -90,17 +91,8 @@ _Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|fa
 _Loader.add_implicit_resolver("tag:yaml.org,2002:null", re.compile(r"^(?:~|null|)$"), ["~", "n", ""])
 
 
-def _mapping(loader: _Loader, node: yaml.MappingNode) -> dict:
-    seen = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        if key in seen:
-            loader.duplicates.append((str(key), key_node.start_mark.line + 1))
-        seen.add(key)
-    return loader.construct_mapping(node, deep=True)
-
-
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+# the catalogue's constructor: it notes, on the loader, every key written twice
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _note_duplicate_keys)
 
 _SYNTAX_HINTS = [
     ("mapping values are not allowed", "un texte qui contient « : » doit être mis entre guillemets"),
@@ -496,34 +488,44 @@ def _load(path: Path, definition: str, training: Training):
     return None if errors else data
 
 
-def book_pages(root: Path) -> set[str]:
-    """The docnames of the book: the `file` entries of _toc.yml and the source files its globs match."""
+def toc_order(root: Path) -> list[str]:
+    """The docnames of the book in the order of _toc.yml, each glob's matches sorted as Sphinx sorts
+    them: its `file` entries and the source files (md, ipynb, the training data) its globs match."""
     root = Path(root)
     toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
-    files, globs = set(), []
+    order: list[str] = []
 
     def walk(node):
         if isinstance(node, dict):
-            for key in ("file", "root"):
+            for key in ("root", "file"):
                 if key in node:
-                    files.add(re.sub(r"\.(md|ipynb)$", "", node[key]))
+                    order.append(re.sub(r"\.(md|ipynb)$", "", node[key]))
             if "glob" in node:
-                globs.append(node["glob"])
-            for value in node.values():
-                walk(value)
+                order.extend(d for d in _glob_docnames(root, node["glob"]) if d not in order)
+            for key in ("parts", "chapters", "sections"):
+                if key in node:
+                    walk(node[key])
         elif isinstance(node, list):
             for item in node:
                 walk(item)
 
     walk(toc)
-    for pattern in globs:
-        folder = root / pattern.rsplit("/", 1)[0]
-        for suffix in (".md", ".ipynb", SESSION_SUFFIX, QUIZ_SUFFIX, TEMPLATE_SUFFIX):
-            for path in folder.glob(f"*{suffix}"):
-                docname = path.relative_to(root).as_posix()[: -len(suffix)]
-                if re.fullmatch(pattern.replace("*", "[^/]*"), docname):
-                    files.add(docname)
-    return files
+    return order
+
+
+def _glob_docnames(root: Path, pattern: str) -> list[str]:
+    found = set()
+    for suffix in (".md", ".ipynb", SESSION_SUFFIX, QUIZ_SUFFIX, TEMPLATE_SUFFIX):
+        for path in (root / pattern.rsplit("/", 1)[0]).glob(f"*{suffix}"):
+            docname = path.relative_to(root).as_posix()[: -len(suffix)]
+            if re.fullmatch(pattern.replace("*", "[^/]*"), docname):
+                found.add(docname)
+    return sorted(found)
+
+
+def book_pages(root: Path) -> set[str]:
+    """The docnames of the book (see toc_order)."""
+    return set(toc_order(root))
 
 
 def book_labels(root: Path) -> set[str]:

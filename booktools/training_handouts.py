@@ -163,33 +163,6 @@ BOOK_CSS = """
 """
 
 
-def toc_order(root: Path) -> list[str]:
-    """The docnames of the book in the order of _toc.yml (globs sorted as Sphinx sorts them)."""
-    import yaml
-
-    toc = yaml.safe_load((Path(root) / "_toc.yml").read_text(encoding="utf-8"))
-    pages = tr.book_pages(root)
-    order: list[str] = []
-
-    def walk(node):
-        if isinstance(node, dict):
-            for key in ("root", "file"):
-                if key in node:
-                    order.append(re.sub(r"\.(md|ipynb)$", "", node[key]))
-            if "glob" in node:
-                pattern = node["glob"].replace("*", "[^/]*")
-                order.extend(sorted(p for p in pages if re.fullmatch(pattern, p) and p not in order))
-            for key in ("parts", "chapters", "sections"):
-                if key in node:
-                    walk(node[key])
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(toc)
-    return order
-
-
 def book_html(site: Path, root: Path = REPO_DIR) -> str:
     """One print page holding the article of every page of the built site, in the book's order."""
     import lxml.html
@@ -199,7 +172,7 @@ def book_html(site: Path, root: Path = REPO_DIR) -> str:
             " | //*[contains(concat(' ', normalize-space(@class), ' '), ' jupyter-widgets ')]"
             " | //*[contains(concat(' ', normalize-space(@class), ' '), ' widget-subarea ')]")
     sections = []
-    for docname in toc_order(root):
+    for docname in tr.toc_order(root):
         page = Path(site) / f"{docname}.html"
         if not page.exists():
             continue

@@ -102,25 +102,37 @@ def _note_inputs(env, paths) -> None:
 # --- data files as pages --------------------------------------------------------------------
 
 class _DataPageParser(MystParser):
-    """A data file of training/ read as a page: its MyST rendering, then nodes appended."""
+    """A data file of training/ read as a page: its MyST rendering, then nodes appended.
+
+    A file with errors (reported as build warnings by the check) becomes a page that says so."""
 
     suffix = ""
+    kind = ""  # the word that names the page when its file is broken
+    collection = ""  # where the checked files are, in booktools.training.Training
 
     def parse(self, inputstring: str, document: nodes.document) -> None:
         env = document.settings.env
         app = env.app
-        stem = Path(env.doc2path(env.docname)).name[: -len(self.suffix)]
-        _note_inputs(env, _training(app).inputs())
-        text, at_end, in_last_part = self.render(app, stem, env.docname)
+        path = Path(env.doc2path(env.docname))
+        stem = path.name[: -len(self.suffix)]
+        _note_inputs(env, _training(app).inputs() + self.inputs(Path(app.srcdir)))
+        item = getattr(_training(app), self.collection).get(stem)
+        if item is None:
+            shown = tr.shown_path(path, Path(app.srcdir))
+            text, at_end, in_last_part = _broken_page(f"{self.kind} {stem}", shown), [], []
+        else:
+            text, at_end, in_last_part = self.render(app, item)
         super().parse(text, document)
         page = next(iter(document.findall(nodes.section)), None)
-        if page is None:  # a broken page has no title section: nothing to add to it
-            return
         parts = [c for c in page.children if isinstance(c, nodes.section)]
         (parts[-1] if parts else page).extend(in_last_part)
         page.extend(at_end)
 
-    def render(self, app: Sphinx, stem: str, docname: str) -> tuple[str, list, list]:
+    def inputs(self, root: Path) -> list[Path]:
+        """What the page reads besides the training files."""
+        return []
+
+    def render(self, app: Sphinx, item) -> tuple[str, list, list]:
         """The page's MyST source, the nodes that end the page, the nodes that end its last part."""
         raise NotImplementedError
 
@@ -132,39 +144,30 @@ def _broken_page(title: str, shown: str) -> str:
 
 class SessionParser(_DataPageParser):
     supported = ("dq-session",)
-    suffix = tr.SESSION_SUFFIX
+    suffix, kind, collection = tr.SESSION_SUFFIX, "Session", "sessions"
 
-    def render(self, app, stem, docname):
-        session = _training(app).sessions.get(stem)
-        root = Path(app.srcdir)
-        # the partners of the directory and the data the page reads
-        _note_inputs(app.env, [*sorted((root / "catalogue" / "partners").glob("*.yml")), root / "datasets" / "datapackage.json",
-                               root / "datasets" / "qpv" / "qp2024_liste_communes.csv"])
-        if session is None:
-            return _broken_page(f"Session {stem}", f"{tr.SESSIONS_DIR}/{stem}{self.suffix}"), [], []
-        return render_session(app, session), [], []
+    def inputs(self, root):
+        return [*sorted((root / "catalogue" / "partners").glob("*.yml")), root / "datasets" / "datapackage.json",
+                root / "datasets" / "qpv" / "qp2024_liste_communes.csv"]
+
+    def render(self, app, item):
+        return render_session(app, item), [], []
 
 
 class QuizParser(_DataPageParser):
     supported = ("dq-quiz",)
-    suffix = tr.QUIZ_SUFFIX
+    suffix, kind, collection = tr.QUIZ_SUFFIX, "Quiz", "quizzes"
 
-    def render(self, app, stem, docname):
-        quiz = _training(app).quizzes.get(stem)
-        if quiz is None:
-            return _broken_page(f"Quiz {stem}", f"{tr.QUIZ_DIR}/{stem}{self.suffix}"), [], []
-        return render_quiz_intro(quiz), [quiz_nodes(quiz)], []
+    def render(self, app, item):
+        return render_quiz_intro(item), [quiz_nodes(item)], []
 
 
 class TemplateParser(_DataPageParser):
     supported = ("dq-modele",)
-    suffix = tr.TEMPLATE_SUFFIX
+    suffix, kind, collection = tr.TEMPLATE_SUFFIX, "Modèle", "templates"
 
-    def render(self, app, stem, docname):
-        template = _training(app).templates.get(stem)
-        if template is None:
-            return _broken_page(f"Modèle {stem}", f"{tr.TEMPLATES_DIR}/{stem}{self.suffix}"), [], []
-        return render_template_page(app, template)
+    def render(self, app, item):
+        return render_template_page(app, item)
 
 
 # --- a session page -------------------------------------------------------------------------
