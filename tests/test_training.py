@@ -159,11 +159,9 @@ def test_three_profiles_with_ordered_paths(training):
 @pytest.fixture()
 def book_copy(tmp_path):
     """The files the training check reads, copied so that a test can break them."""
-    for folder in ("training", "labs", "chapters", "ethics-charter", "catalogue", "datasets", "use-cases"):
-        shutil.copytree(REPO / folder, tmp_path / folder,
-                        ignore=shutil.ignore_patterns("*.csv", "*.geojson", "fiches", "__pycache__"))
-    for name in ("_toc.yml", "intro.md"):
-        shutil.copy(REPO / name, tmp_path / name)
+    for folder in ("training", "labs", "chapters", "ethics-charter"):
+        shutil.copytree(REPO / folder, tmp_path / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO / "_toc.yml", tmp_path / "_toc.yml")
     return tmp_path
 
 
