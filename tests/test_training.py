@@ -258,18 +258,18 @@ def test_template_mistakes_come_back_in_french(book_copy):
     assert "references[5].texte : « code-inconnu » n'est pas dans training/textes-juridiques.yml" in "\n".join(_problems(book_copy))
 
 
-def test_check_command_exit_code_and_french_output(book_copy):
-    ok = subprocess.run([sys.executable, "-m", "booktools.training", "check", "--root", str(book_copy)],
-                        capture_output=True, text=True, cwd=REPO)
-    assert ok.returncode == 0 and "tout est en ordre" in ok.stdout
+def test_check_command_exit_code_and_french_output(book_copy, capsys):
+    assert tr.main(["check", "--root", str(book_copy)]) == 0
+    assert "tout est en ordre" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        tr.main(["--help"])
+    assert "Vérifier les fichiers de la formation" in capsys.readouterr().out
     _edit(book_copy / tr.SESSIONS_DIR / "lyon.session.yml", 'fin: "12:00"', 'fin: "12:30"')
     bad = subprocess.run([sys.executable, "-m", "booktools.training", "check", "--root", str(book_copy)],
                          capture_output=True, text=True, cwd=REPO)
     assert bad.returncode == 1
     assert "training/sessions/lyon.session.yml : demi_journee : les étapes durent 180 min (3 h) mais le créneau" in bad.stdout
     assert "Traceback" not in bad.stdout + bad.stderr
-    helptext = subprocess.run([sys.executable, "-m", "booktools.training", "--help"], capture_output=True, text=True, cwd=REPO)
-    assert "Vérifier les fichiers de la formation" in helptext.stdout
 
 
 # --- the interim coverage ---------------------------------------------------------------------
