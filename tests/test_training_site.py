@@ -139,6 +139,13 @@ def test_lab_handout_pdf(site, notebook):
     leaked = [line for line in solution_lines if line[:60] in text and line[:60] not in elsewhere]
     assert not leaked, f"solution text in the handout: {leaked[:3]}"
     assert "Solution" not in text
+    # an accessible PDF: tagged, in French, titled, with bookmarks
+    from pypdf import PdfReader
+
+    reader = PdfReader(str(path))
+    catalog = reader.trailer["/Root"]
+    assert catalog.get("/Lang") == "fr" and "/StructTreeRoot" in catalog
+    assert plain(lab.title) in plain(reader.metadata.title) and reader.outline
 
 
 def test_handouts_page_links_every_lab_pdf(site):
