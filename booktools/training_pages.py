@@ -34,8 +34,10 @@ from sphinx.util.docutils import SphinxDirective
 from sphinx.util.nodes import nested_parse_with_titles
 
 from . import training as tr
-from .catalogue.pages import _ESCAPED, md, md_link, md_paragraphs
 from . import training_handouts
+# the catalogue's escaping of data for MyST (a backslash before every ASCII punctuation sign)
+from .catalogue.pages import _ESCAPED, md, md_link, md_paragraphs
+from .datasets_page import role_text
 from .training_documents import REVIEW_NOTICE, parse_markdown, to_docutils, to_docx, to_odt
 from .training_handouts import BOOK_PDF, HANDOUTS_DIR
 
@@ -47,8 +49,6 @@ TEMPLATE_FILES_DIR = f"{tr.TEMPLATES_DIR}/fichiers"
 
 STATUS_BADGES = {"complet": "{bdg-success}`données complètes`", "sans carte": "{bdg-warning}`sans carte`",
                  "non disponible": "{bdg-danger}`données absentes`"}
-KIND_LABELS = {"accueil": "accueil", "exposé": "exposé", "lab": "lab", "quiz": "quiz", "atelier": "atelier",
-               "pause": "pause", "repas": "repas", "bilan": "bilan"}
 METHOD_STEPS = {1: "la question", 2: "les partenaires", 3: "l'inventaire", 4: "le cadre", 5: "l'analyse",
                 6: "la restitution", 7: "la durée"}
 
@@ -59,11 +59,6 @@ def md_code(text: object, table: bool = False) -> str:
     parts = re.split(r"(`[^`\n]+`)", " ".join(str(text).split()))
     return "".join((part.replace("|", "\\|") if table else part) if part.startswith("`") and len(part) > 2
                    else part.translate(_ESCAPED) for part in parts)
-
-
-def role_text(text: object) -> str:
-    """Text inside a role's backticks, before `<target>`: no backtick nor angle bracket."""
-    return " ".join(str(text).replace("`", "'").replace("<", "(").replace(">", ")").split())
 
 
 def doc_link(docname: str, title: str | None = None) -> str:
