@@ -20,10 +20,10 @@ from sphinx.errors import ExtensionError
 
 from . import TOOLS_DIR, ethics
 from . import bundles  # one zip per lab
+from . import training_pages  # the « Former » part: sessions, facilitator notes, quizzes, templates
 from . import lite  # labs in the browser, lab buttons
 from . import catalogue  # catalogue of sources, partner directory, DCAT-AP exports
 from . import datasets_page  # the datasets page, generated from datasets/datapackage.json
-from . import training_pages  # the « Former » part: sessions, facilitator notes, quizzes, templates
 
 VENDOR_DIR = TOOLS_DIR / "_vendor"
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import posixpath
 import re
 import shutil
+import string
 from pathlib import Path
 
 from docutils import nodes
@@ -35,8 +36,6 @@ from sphinx.util.nodes import nested_parse_with_titles
 
 from . import training as tr
 from . import training_handouts
-# the catalogue's escaping of data for MyST (a backslash before every ASCII punctuation sign)
-from .catalogue.pages import _ESCAPED, md, md_link, md_paragraphs
 from .datasets_page import role_text
 from .training_documents import REVIEW_NOTICE, parse_markdown, to_docutils, to_docx, to_odt
 from .training_handouts import BOOK_PDF, HANDOUTS_DIR
@@ -51,6 +50,26 @@ STATUS_BADGES = {"complet": "{bdg-success}`données complètes`", "sans carte": 
                  "non disponible": "{bdg-danger}`données absentes`"}
 METHOD_STEPS = {1: "la question", 2: "les partenaires", 3: "l'inventaire", 4: "le cadre", 5: "l'analyse",
                 6: "la restitution", 7: "la durée"}
+
+
+#: A backslash before every ASCII punctuation sign: MyST then shows `<script>`, `*`, `{role}`, `|` as typed.
+_ESCAPED = {ord(c): "\\" + c for c in string.punctuation}
+_URL = re.compile(r"^https?://[^\s<>\"{}|\\^`]+$")
+
+
+def md(text: object) -> str:
+    """Text from a data file made safe for one line of MyST Markdown: shown exactly as typed."""
+    return " ".join(str(text).split()).translate(_ESCAPED)
+
+
+def md_paragraphs(text: object) -> str:
+    """Text with blank lines between paragraphs, made safe for MyST Markdown."""
+    return "\n\n".join(md(p) for p in re.split(r"\n\s*\n", str(text)) if p.strip())
+
+
+def md_link(text: object, url: object) -> str:
+    """A link when `url` is a plain http(s) address, else the escaped text alone."""
+    return f"[{md(text)}](<{url}>)" if isinstance(url, str) and _URL.match(url) else md(text)
 
 
 def md_code(text: object, table: bool = False) -> str:
