@@ -9,15 +9,17 @@ PY := $(BIN)/python
 PORT ?= 8000
 BOOK_BUILD := $(BIN)/jupyter-book build --all -W -n --keep-going .
 
-.PHONY: help setup vendor site serve test bench datasets clean offline-kit \
-        check-catalogue check-ethics check-secrecy
+.PHONY: help setup vendor site serve test bench datasets clean offline-kit handouts \
+        check-catalogue check-ethics check-secrecy check-training
 help:
 	@echo "make serve            set up, build the book and serve it on http://127.0.0.1:$(PORT)"
 	@echo "make test             set up, then run every test (build gate, labs, browser)"
 	@echo "make site             set up and build the site into _build/html (no server)"
 	@echo "make bench            print build, data, lab and site figures (medians of several runs)"
 	@echo "make offline-kit      build the site with its own Pyodide, packed for a room with no network"
+	@echo "make handouts         build the site with the printable PDFs: one per lab and the whole book"
 	@echo "make check-catalogue  check the catalogue's YAML files (sources, partners)"
+	@echo "make check-training   check the training files (sessions, facilitator notes, quizzes, templates)"
 	@echo "make check-ethics     check every lab's ethics assessment"
 	@echo "make check-secrecy    check that no shipped count is under 11"
 	@echo "make datasets         remake datasets/ from ../shared/opendata (maintainers)"
@@ -71,6 +73,10 @@ check-catalogue: setup
 check-ethics: setup
 	$(PY) -m booktools.ethics check
 
+# sessions, facilitator notes, quizzes, templates, profiles (also run by the build)
+check-training: setup
+	$(PY) -m booktools.training check
+
 bench: setup
 	$(PY) -m booktools.bench
 
@@ -83,6 +89,12 @@ check-secrecy: setup
 
 clean:
 	rm -rf _build
+
+# --- printable handouts (booktools/training_handouts.py) --------------------------------------
+# Every build makes the lab handouts; the whole book's PDF (about a minute) only when DQ_LIVRE_PDF=1,
+# which also links it from the handouts page. Both land in _build/html/training/fiches/.
+handouts: setup
+	DQ_LIVRE_PDF=1 $(BOOK_BUILD)
 
 # --- the offline training kit (booktools/offline_kit.py, chapters/kit-hors-ligne.md) ---------
 # PYODIDE=<pyodide-314.0.6.tar.bz2 or an unpacked release folder>; without it, the official release

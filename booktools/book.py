@@ -20,6 +20,7 @@ from sphinx.errors import ExtensionError
 
 from . import TOOLS_DIR, ethics
 from . import bundles  # one zip per lab
+from . import training_pages  # the « Former » part: sessions, facilitator notes, quizzes, templates
 from . import lite  # labs in the browser, lab buttons
 from . import catalogue  # catalogue of sources, partner directory, DCAT-AP exports
 from . import datasets_page  # the datasets page, generated from datasets/datapackage.json
@@ -108,4 +109,5 @@ def setup(app: Sphinx) -> dict:
     app.connect("build-finished", bundles.build_bundles_of_site)
     catalogue.setup_sphinx(app)
     datasets_page.setup_sphinx(app)
+    training_pages.setup_sphinx(app)
     return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,318 @@
+"""The training files, without the build: timings, facilitator notes, quizzes, profiles, French checks.
+
+Each test recomputes what the page claims from the data (the sums, the counts, the links), and the
+checks of booktools/training.py are tested on broken copies of the files: every mistake comes back as
+a French sentence naming the file and the field, never a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from booktools import notebooks
+from booktools import training as tr
+from conftest import REPO
+
+
+@pytest.fixture(scope="module")
+def training():
+    return tr.load_training(REPO)
+
+
+def test_training_files_are_clean(training):
+    assert training.problems == []
+    assert len(training.sessions) >= 3 and {"dijon", "marseille", "lyon"} <= set(training.sessions)
+    assert len(training.notes) == len(training.labs) >= 5
+
+
+# --- sessions --------------------------------------------------------------------------------
+
+def _minutes(hhmm: str) -> int:
+    hours, minutes = map(int, hhmm.split(":"))
+    return 60 * hours + minutes
+
+
+@pytest.mark.parametrize("city", ["dijon", "marseille", "lyon"])
+def test_agenda_timings_add_up(city, training):
+    """Read the YAML again, without the model: each programme fills its slot exactly, the half day
+    is 3 h, and each lab step lasts what the lab's facilitator notes say for its track."""
+    data = yaml.safe_load((REPO / tr.SESSIONS_DIR / f"{city}{tr.SESSION_SUFFIX}").read_text(encoding="utf-8"))
+    notes = {p.stem: yaml.safe_load(p.with_name(p.stem + tr.NOTES_SUFFIX).read_text(encoding="utf-8"))
+             for p in notebooks.lab_notebooks(REPO)}
+    for key in ("demi_journee", "journee"):
+        prog = data[key]
+        slot = _minutes(prog["fin"]) - _minutes(prog["debut"])
+        total = sum(step["minutes"] for step in prog["etapes"])
+        assert total == slot, f"{city} {key}: steps {total} min, slot {slot} min"
+        for step in prog["etapes"]:
+            if step["type"] == "lab":
+                track = step.get("parcours", "complet")
+                expected = sum(s["minutes"] for s in notes[step["lab"]]["etapes"]
+                               if track == "complet" or not s.get("facultative"))
+                assert step["minutes"] == expected, f"{city} {key}: {step['lab']} ({track}) is {expected} min"
+    assert _minutes(data["demi_journee"]["fin"]) - _minutes(data["demi_journee"]["debut"]) == 180
+    assert any(s["type"] == "repas" for s in data["journee"]["etapes"])
+    # the model computes the same start times, step after step
+    session = training.sessions[city]
+    for prog in (session.half_day, session.full_day):
+        starts = [s.start for s in prog.steps]
+        assert starts[0] == prog.start
+        assert all(b - a == s.minutes for a, b, s in zip(starts, starts[1:], prog.steps))
+        assert starts[-1] + prog.steps[-1].minutes == prog.end
+
+
+def test_clock_and_durations_in_french():
+    assert tr.clock(540) == "9 h 00" and tr.clock(1020) == "17 h 00"
+    assert tr.duration_fr(75) == "1 h 15" and tr.duration_fr(45) == "45 min" and tr.duration_fr(120) == "2 h"
+    assert tr.parse_duration("**Durée** : 1 heure 15.") == 75
+    assert tr.parse_duration("**Durée** : 45 minutes.") == 45
+    assert tr.parse_duration("**Durée** : 1 heure.") == 60
+
+
+# --- facilitator notes -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("notebook", notebooks.lab_notebooks(REPO), ids=lambda p: p.stem)
+def test_notes_time_every_step_and_answer_every_exercise(notebook, training):
+    notes = training.notes[notebook.stem]
+    lab = tr.lab_text(notebook)
+    sections = [s["section"] for s in notes.data["etapes"] if s.get("section")]
+    steps = [s for s in lab.sections if s.startswith("Étape")]
+    assert len(steps) >= 3, f"{notebook.name}: steps not found"
+    assert sorted(s for s in sections if s.startswith("Étape")) == sorted(steps)
+    assert sum(s["minutes"] for s in notes.data["etapes"]) == lab.duration
+    assert len(notes.data["exercices"]) == len(lab.exercises) >= 1
+    assert notes.minutes("court") < notes.minutes("complet")
+
+
+@pytest.mark.parametrize("notebook", notebooks.lab_notebooks(REPO), ids=lambda p: p.stem)
+def test_notes_stay_out_of_the_trainee_notebook(notebook, training):
+    text = notebook.read_text(encoding="utf-8")
+    notes = training.notes[notebook.stem].data
+    for said in [e["attendu"] for e in notes["exercices"]] + [e["erreur"] for e in notes["erreurs"]]:
+        assert said[:60] not in text, f"{notebook.name} holds a facilitator note: {said[:60]}"
+
+
+def test_ethics_prompts_are_tied_to_the_assessment(training):
+    charter = yaml.safe_load((REPO / tr.CHARTER_FILE).read_text(encoding="utf-8"))
+    principles = {p["id"] for t in charter["themes"] for p in t["principles"]}
+    for stem, notes in training.notes.items():
+        assessment = yaml.safe_load((REPO / "labs" / f"{stem}.ethics.yml").read_text(encoding="utf-8"))
+        prompted = {p["principe"] for p in notes.data["ethique"]}
+        assert prompted <= principles, f"{stem}: {prompted - principles}"
+        weak = {pid for pid, e in assessment["principles"].items() if e["score"] <= 2}
+        assert weak <= prompted, f"{stem}: principles scored 2 or less without a discussion prompt: {weak - prompted}"
+
+
+def test_lab_text_finds_exercises_and_solutions():
+    lab = tr.lab_text(REPO / "labs" / "prise-en-main.ipynb")
+    assert lab.duration == 30
+    assert [e[:24] for e in lab.exercises] == ["Calculez la part des 0-1", "Combien d'habitants vive"]
+    assert any("part_0_14" in code for code in lab.solution_code)
+    assert "Étape 1 : charger les données" in lab.sections
+
+
+# --- quizzes ---------------------------------------------------------------------------------
+
+def test_one_quiz_per_method_chapter_and_per_lab(training):
+    covered = {q.data["porte_sur"] for q in training.quizzes.values()}
+    chapters = tr.method_chapters(REPO)
+    assert len(chapters) >= 5
+    assert set(chapters) <= covered
+    assert {f"labs/{p.stem}" for p in notebooks.lab_notebooks(REPO)} <= covered
+
+
+@pytest.mark.parametrize("path", sorted((REPO / tr.QUIZ_DIR).glob(f"*{tr.QUIZ_SUFFIX}")), ids=lambda p: p.name)
+def test_quiz_is_well_formed(path):
+    """Read the YAML again: 5 to 8 questions, exactly one right answer, a feedback per choice,
+    an explanation, links to pages of the book's table of contents or to labels it defines."""
+    quiz = yaml.safe_load(path.read_text(encoding="utf-8"))
+    pages, labels = tr.book_pages(REPO), tr.book_labels(REPO)
+    assert 5 <= len(quiz["questions"]) <= 8
+    for q in quiz["questions"]:
+        assert sum(1 for c in q["choix"] if c.get("juste") is True) == 1, q["question"]
+        assert all(len(c["retour"].strip()) > 10 for c in q["choix"]), q["question"]
+        assert len(q["explication"].strip()) > 20
+        assert q["liens"]
+        for link in q["liens"]:
+            assert link.get("page") in pages or link.get("ancre") in labels, f"{path.name}: {link}"
+    assert quiz["porte_sur"] in pages
+
+
+# --- profiles --------------------------------------------------------------------------------
+
+def test_three_profiles_with_ordered_paths(training):
+    ids = [p["id"] for p in training.profiles]
+    assert ids == ["collectivite", "centre-de-ressources", "association"]
+    pages = tr.book_pages(REPO)
+    for profile in training.profiles:
+        assert all(step["page"] in pages for step in profile["parcours"])
+
+
+# --- the checks, on broken copies ------------------------------------------------------------
+
+@pytest.fixture()
+def book_copy(tmp_path):
+    """The files the training check reads, copied so that a test can break them."""
+    for folder in ("training", "labs", "chapters", "ethics-charter"):
+        shutil.copytree(REPO / folder, tmp_path / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO / "_toc.yml", tmp_path / "_toc.yml")
+    return tmp_path
+
+
+def _problems(root) -> list[str]:
+    return tr.load_training(root).problems
+
+
+def _edit(path, old, new):
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_the_copy_is_clean(book_copy):
+    assert _problems(book_copy) == []
+
+
+@pytest.mark.parametrize("old,new,expected", [
+    ('{titre: "Bilan et suites", minutes: 12, type: bilan}', '{titre: "Bilan et suites", minutes: 20, type: bilan}',
+     "demi_journee : les étapes durent 188 min (3 h 08) mais le créneau 09:00–12:00 en compte 180"),
+    ('lab: prise-en-main}', 'lab: prise-en-mains}', "lab « prise-en-mains » inconnu"),
+    ('debut: "09:00"', 'debut: 9:00', "champ « demi_journee.debut » : « 9:00 » ne convient pas (attendu : une heure entre guillemets"),
+    ('reseau: incertain ', 'reseau: peut-être ', "« peut-être » n'est pas permis (valeurs possibles : « oui », « non », « incertain »)"),
+    ('commune: "21231"', 'commune: 21231', "champ « commune » : attendu le code officiel géographique"),
+    ('minutes: 38, type: lab, lab: non-recours-c2s, parcours: court}', 'minutes: 38, type: lab, lab: non-recours-c2s}',
+     "le lab « non-recours-c2s » en parcours complet dure 45 min d'après ses notes"),
+    ("public: >-", "publique: >-", "champ inconnu « publique »"),
+])
+def test_session_mistakes_come_back_in_french(book_copy, old, new, expected):
+    _edit(book_copy / tr.SESSIONS_DIR / "dijon.session.yml", old, new)
+    problems = _problems(book_copy)
+    assert any(expected in p and p.startswith("training/sessions/dijon.session.yml : ") for p in problems), problems
+
+
+@pytest.mark.parametrize("old,new,expected", [
+    ("        juste: true\n        retour: Oui. La question vient",
+     "        retour: Oui. La question vient", "questions[1] : 0 bonne(s) réponse(s) ; il en faut exactement une"),
+    ("page: chapters/methode}", "page: chapters/methodes}", "« chapters/methodes » n'est pas une page du livre"),
+    ("ancre: methode-obstacles}", "ancre: methode-obstacle}", "l'étiquette « methode-obstacle » n'est définie dans aucune page"),
+    ("porte_sur: chapters/methode", "porte_sur: chapters/methode\nporte_sur: chapters/gouvernance",
+     "le champ « porte_sur » est écrit deux fois"),
+    ('titre: "Quiz : la méthode pas à pas"', 'titre: "Quiz : la méthode pas à pas', "erreur de syntaxe YAML"),
+    ("questions:\n", "x: &q 1\ny: *q\nquestions:\n", "les alias (*nom) ne sont pas acceptés"),
+])
+def test_quiz_mistakes_come_back_in_french(book_copy, old, new, expected):
+    _edit(book_copy / tr.QUIZ_DIR / "methode.quiz.yml", old, new)
+    problems = _problems(book_copy)
+    assert any(expected in p and p.startswith("training/quiz/methode.quiz.yml : ") for p in problems), problems
+
+
+def test_notes_mistakes_come_back_in_french(book_copy):
+    path = book_copy / "labs" / "prise-en-main.animation.yml"
+    _edit(path, "section: \"Étape 4 : explorer un seuil\"", "section: \"Étape 4 : explorer le seuil\"")
+    _edit(path, "  - titre: Débriefing\n    minutes: 2", "  - titre: Débriefing\n    minutes: 3")
+    _edit(path, "  - principe: citizen-inclusion", "  - principe: inclusion")
+    problems = "\n".join(_problems(book_copy))
+    assert "pas de section « ## Étape 4 : explorer le seuil » dans labs/prise-en-main.ipynb" in problems
+    assert "la section « Étape 4 : explorer un seuil » de labs/prise-en-main.ipynb doit être minutée" in problems
+    assert "les étapes durent 31 min mais le lab annonce 30 min" in problems
+    assert "« inclusion » n'est pas un principe de la charte" in problems
+    assert "le principe « citizen-inclusion » a la note 1" in problems
+
+
+def test_missing_notes_and_quiz_are_reported(book_copy):
+    (book_copy / "labs" / "canicules.animation.yml").unlink()
+    (book_copy / tr.QUIZ_DIR / "canicules.quiz.yml").unlink()
+    problems = "\n".join(_problems(book_copy))
+    assert "labs/canicules.animation.yml : fichier manquant" in problems
+    assert "pas de quiz pour « labs/canicules »" in problems
+
+
+def test_yaml_is_read_with_bounds():
+    with pytest.raises(tr.TrainingError, match="les alias"):
+        tr.parse_yaml("a: &x [1, 2]\nb: *x\n", "f.yml")
+    with pytest.raises(tr.TrainingError, match="fichier trop gros"):
+        tr.parse_yaml("a: " + "x" * (tr.MAX_BYTES + 1), "f.yml")
+    data = tr.parse_yaml('h: 09:00\nj: 9:00\nd: 2026-03-12\nn: no\ni: 12\nb: true\n', "f.yml")
+    assert data == {"h": "09:00", "j": "9:00", "d": "2026-03-12", "n": "no", "i": 12, "b": True}
+
+
+def test_template_mistakes_come_back_in_french(book_copy):
+    text = book_copy / tr.TEMPLATES_DIR / "textes" / "clause-data.md"
+    _edit(text, "### 1. Objet", "### 1. Objet <script>alert(1)</script>")
+    problems = "\n".join(_problems(book_copy))
+    assert "training/modeles/textes/clause-data.md : ligne" in problems and "pas de HTML dans un modèle" in problems
+    shutil.copy(REPO / tr.TEMPLATES_DIR / "textes" / "clause-data.md", text)
+    _edit(text, "### 2. Les engagements", "Voir [ce site](https://exemple.org/x).\n\n### 2. Les engagements")
+    assert "l'adresse « https://exemple.org/x » n'est pas dans le registre" in "\n".join(_problems(book_copy))
+    shutil.copy(REPO / tr.TEMPLATES_DIR / "textes" / "clause-data.md", text)
+    _edit(text, "> Modèle à faire relire", "> Modèle à relire")
+    assert "un modèle porte l'avertissement" in "\n".join(_problems(book_copy))
+    shutil.copy(REPO / tr.TEMPLATES_DIR / "textes" / "clause-data.md", text)
+    _edit(book_copy / tr.TEMPLATES_DIR / "clause-data.modele.yml", "texte: crpa", "texte: code-inconnu")
+    assert "references[5].texte : « code-inconnu » n'est pas dans training/textes-juridiques.yml" in "\n".join(_problems(book_copy))
+
+
+def test_check_command_exit_code_and_french_output(book_copy, capsys):
+    assert tr.main(["check", "--root", str(book_copy)]) == 0
+    assert "tout est en ordre" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        tr.main(["--help"])
+    assert "Vérifier les fichiers de la formation" in capsys.readouterr().out
+    _edit(book_copy / tr.SESSIONS_DIR / "lyon.session.yml", 'fin: "12:00"', 'fin: "12:30"')
+    bad = subprocess.run([sys.executable, "-m", "booktools.training", "check", "--root", str(book_copy)],
+                         capture_output=True, text=True, cwd=REPO)
+    assert bad.returncode == 1
+    assert "training/sessions/lyon.session.yml : demi_journee : les étapes durent 180 min (3 h) mais le créneau" in bad.stdout
+    assert "Traceback" not in bad.stdout + bad.stderr
+
+
+# --- the interim coverage ---------------------------------------------------------------------
+
+def test_interim_coverage_reads_the_data():
+    """Facts of the shipped data that more data can only confirm: each lab has all its data for
+    the territory its parameters name, and Marseille has the QPV contours the C2S lab maps."""
+    labs = notebooks.lab_notebooks(REPO)
+    rows = {(r.lab, r.commune): r for r in tr.lab_coverage(labs, ["35238", "13055"], REPO)}
+    assert rows[("prise-en-main", "35238")].status == "complet"
+    assert rows[("acces-emploi", "35238")].status == "complet"
+    assert rows[("non-recours-c2s", "13055")].status == "complet"
+    assert all(r.status in tr.COVERAGE_STATUSES and r.reason for r in rows.values())
+    missing = [r for r in rows.values() if r.status != "complet"]
+    assert all(re.search(r"« .+ »", r.reason) for r in missing), "a reason names the missing datasets"
+
+
+# --- hostile text --------------------------------------------------------------------------------
+
+HOSTILE = "<script>alert(1)</script> **gras** {raw}`html` [lien](javascript:alert(1)) $x$ | colonne"
+
+
+def _myst_to_html(text: str) -> str:
+    from docutils.core import publish_string
+    from myst_parser.parsers.docutils_ import Parser
+
+    return publish_string(text, parser=Parser(), writer_name="html5",
+                          settings_overrides={"report_level": 5, "halt_level": 5, "myst_enable_extensions": ["dollarmath"]}
+                          ).decode("utf-8")
+
+
+def test_user_text_is_escaped_in_the_pages(book_copy):
+    """A facilitator note and a profile holding markup show it as typed: nothing runs, nothing links."""
+    from booktools.training_pages import render_notes, render_profiles
+
+    notes = book_copy / "labs" / "prise-en-main.animation.yml"
+    _edit(notes, "  - erreur: Exécuter une cellule avant les précédentes", f"  - erreur: '{HOSTILE}'\n    remede: ok\n  - erreur: Exécuter")
+    _edit(book_copy / tr.PROFILES_FILE, "    qui: >-\n      Cheffes", f"    qui: >-\n      {HOSTILE.replace('$', '$$')} Cheffes".replace("$$", "$"))
+    training = tr.load_training(book_copy)
+    assert training.problems == []
+    for html in (_myst_to_html(render_notes(training, "prise-en-main")), _myst_to_html(render_profiles(training))):
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+        assert "<script>alert" not in html
+        assert "**gras**" in html and "<strong>gras</strong>" not in html
+        assert 'href="javascript' not in html
+        assert "{raw}" in html
