@@ -260,7 +260,7 @@ class Commune:
     arrondissements: dict[str, str] = field(default_factory=dict)  # code → name, where sheets lie
 
 
-@dataclass
+@dataclass(eq=False)
 class Atlas:
     sheets: dict[str, Sheet]
     communes: dict[str, Commune]
@@ -377,6 +377,28 @@ class _Reader:
         return out, was_masked
 
 
+def _plain_rows(df: pd.DataFrame) -> dict[str, dict]:
+    """code → {column: float, str or None}: pandas' own scalars are slow to read one by one."""
+    columns = {}
+    for c in df.columns:
+        if pd.api.types.is_numeric_dtype(df[c].dtype) and not pd.api.types.is_bool_dtype(df[c].dtype):
+            values = df[c].astype("float64").to_numpy()
+            columns[c] = [None if v != v else float(v) for v in values.tolist()]
+        else:
+            columns[c] = df[c].astype(object).where(df[c].notna(), None).tolist()
+    names = list(columns)
+    return {code: dict(zip(names, row)) for code, row in zip(columns["CODGEO"], zip(*columns.values()))}
+
+
+def _masked_columns(df: pd.DataFrame, masked: pd.DataFrame) -> dict[str, set]:
+    out: dict[str, set] = {code: set() for code in df["CODGEO"]}
+    codes = df["CODGEO"].tolist()
+    for c in masked.columns:
+        for i in masked[c].to_numpy().nonzero()[0]:
+            out[codes[i]].add(c)
+    return out
+
+
 def _num(v) -> float | None:
     if v is None or pd.isna(v):
         return None
@@ -480,14 +502,7 @@ def build_atlas(folder: Path | None = None) -> Atlas:
             raise AtlasDataError(f"datasets/datapackage.json : la ressource « {block.table} » n'a pas le(s) "
                                  f"champ(s) {', '.join(missing)} (rubrique « {block.title} » de l'atlas).")
     # Plain dictionaries: code → {column: value} and code → masked columns (fast row access).
-    indexed = {}
-    for name, (df, m) in tables.items():
-        rows = {code: {k: (None if (v is None or v is pd.NA or (isinstance(v, float) and v != v)) else v)
-                       for k, v in zip(df.columns, values)}
-                for code, values in zip(df["CODGEO"], df.itertuples(index=False, name=None))}
-        masked_cols = {code: {c for c, flag in zip(m.columns, flags) if flag}
-                       for code, flags in zip(df["CODGEO"], m.itertuples(index=False, name=None))}
-        indexed[name] = (rows, masked_cols)
+    indexed = {name: (_plain_rows(df), _masked_columns(df, m)) for name, (df, m) in tables.items()}
     medians = {}
     for block in BLOCKS:
         df = tables[block.table][0]
