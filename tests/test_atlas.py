@@ -349,7 +349,7 @@ def test_pages_are_french_titled_and_load_nothing_from_elsewhere(built, atlas):
         assert soup.find("html").get("lang") == "fr", page.name
         assert soup.find("title") and soup.find("title").get_text(strip=True), page.name
         if "cartes" not in page.parts:
-            assert len(soup.find_all("h1")) == 1, page.name
+            assert len(soup.select("article.bd-article h1")) == 1, page.name  # the theme adds its own elsewhere
         for tag, attr in (("script", "src"), ("link", "href"), ("img", "src"), ("iframe", "src")):
             for t in soup.find_all(tag, **{attr: True}):
                 assert not EXTERNAL.match(t[attr]), f"{page.name}: <{tag} {attr}={t[attr]}>"
@@ -383,3 +383,124 @@ def test_the_no_change_rebuild_skips_the_atlas_and_a_data_change_does_not(tmp_pa
     assert json.loads(timing.read_text(encoding="utf-8"))["skipped"] is False
     assert "Saint-Henri" in (html_dir / "atlas" / "QP013003.html").read_text(encoding="utf-8")
     assert pages_size(html_dir)[0] > 2800
+
+
+# --- in a browser: keyboard, no server, no network --------------------------------------------
+
+AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def _browser():
+    from browser import chromium_available
+
+    if not chromium_available():
+        pytest.skip("Debian chromium is not installed (.ci/run installs it)")
+
+
+@pytest.mark.browser
+def test_search_finds_a_commune_typed_without_accents_and_leads_to_its_sheet_by_keyboard(built):
+    from browser import offline_page, serve_folder
+
+    _browser()
+    _, html_dir, _ = built
+    with serve_folder(html_dir) as url, offline_page() as (page, traffic):
+        page.goto(f"{url}/atlas/index.html")
+        field = page.locator("#dq-atlas-q")
+        assert field.is_visible()
+        field.focus()
+        page.keyboard.type("venissieux")
+        visible = page.locator("li.dq-atlas-commune:visible")
+        assert visible.count() == 1 and "Vénissieux" in visible.first.inner_text()
+        assert page.locator("#dq-atlas-bilan").inner_text().startswith("1 commune trouvée")
+        page.keyboard.press("Enter")  # to the first sheet of the results
+        href = page.evaluate("document.activeElement.getAttribute('href')")
+        assert re.fullmatch(r"QP069\d{3}\.html", href)
+        page.keyboard.press("Enter")
+        page.wait_for_url(f"**/atlas/{href}")
+        assert "(QP069" in page.locator("article h1").inner_text()
+
+        page.goto(f"{url}/atlas/index.html")
+        page.locator("#dq-atlas-q").fill("mas du taureau")  # a neighbourhood, without capitals
+        assert "Vaulx-en-Velin" in page.locator("li.dq-atlas-commune:visible").first.inner_text()
+        page.locator("#dq-atlas-q").fill("st etienne")  # « st » for « Saint », no accent
+        assert any("Saint-Étienne" in t for t in page.locator("li.dq-atlas-commune:visible").all_inner_texts())
+        page.locator("#dq-atlas-q").fill("qp013003")
+        assert "Marseille" in page.locator("li.dq-atlas-commune:visible").first.inner_text()
+        page.locator("#dq-atlas-q").fill("zzzz")
+        assert page.locator("li.dq-atlas-commune:visible").count() == 0
+        assert page.locator("#dq-atlas-bilan").inner_text() == "Aucune commune ni aucun quartier ne correspond."
+        assert traffic.external == [] and traffic.unexpected_errors() == []
+
+
+@pytest.mark.browser
+def test_index_by_department_opens_with_the_keyboard_from_a_file_without_server(built):
+    from playwright.sync_api import sync_playwright
+
+    from browser import CHROMIUM, CHROMIUM_ARGS
+
+    _browser()
+    _, html_dir, _ = built
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        requests = []
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto((html_dir / "atlas" / "index.html").as_uri())
+        summary = page.locator("details#departement-21 > summary")
+        assert page.locator("details#departement-21").get_attribute("open") is None
+        summary.focus()
+        page.keyboard.press("Enter")
+        assert page.locator("details#departement-21").get_attribute("open") is not None
+        page.keyboard.press("Tab")
+        focused = page.evaluate("document.activeElement.closest('li.dq-atlas-commune').id")
+        assert focused.startswith("commune-21")
+        page.keyboard.press("Enter")
+        page.wait_for_url("**/atlas/QP021*.html")
+        # back to the commune from the sheet: the anchor opens its department
+        page.locator("article a[href^='index.html#commune-']").first.click()
+        anchor = page.evaluate("location.hash").lstrip("#")
+        assert page.locator(f"#{anchor}").is_visible()
+        # the search works from a file too
+        page.locator("#dq-atlas-q").fill("chenove")
+        assert "Chenôve" in page.locator("li.dq-atlas-commune:visible").first.inner_text()
+        browser.close()
+    assert all(u.startswith("file:") for u in requests), [u for u in requests if not u.startswith("file:")]
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("path", ["atlas/index.html", "atlas/QP013003.html"])
+def test_atlas_pages_have_no_serious_accessibility_violation(built, path):
+    """axe-core on the atlas's own content (the theme around it is checked on the book's pages)."""
+    from browser import offline_page, serve_folder
+
+    _browser()
+    assert AXE.exists(), "axe-core missing: run `make setup` (npm ci)"
+    _, html_dir, _ = built
+    with serve_folder(html_dir) as url, offline_page() as (page, traffic):
+        page.goto(f"{url}/{path}", wait_until="networkidle")
+        page.add_script_tag(path=str(AXE))
+        violations = page.evaluate(
+            """async () => {
+                const r = await axe.run('article.bd-article', {runOnly: {type: 'tag',
+                    values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}});
+                return r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+                  .map(v => ({id: v.id, nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
+            }""")
+        assert violations == [], json.dumps(violations, ensure_ascii=False)
+        assert traffic.external == [] and traffic.unexpected_errors() == []
+
+
+@pytest.mark.browser
+def test_the_sheet_map_draws_its_neighbourhood_offline(built):
+    from browser import offline_page, serve_folder
+
+    _browser()
+    _, html_dir, _ = built
+    with serve_folder(html_dir) as url, offline_page() as (page, traffic):
+        page.goto(f"{url}/atlas/cartes/qpv2015-marseille.html?quartier=QP013003", wait_until="networkidle")
+        assert page.evaluate("document.documentElement.lang") == "fr"
+        shapes = page.locator("path.leaflet-interactive")
+        assert shapes.count() >= 37  # every 2015 neighbourhood of the file, and commune limits
+        filled = page.locator("path.leaflet-interactive[fill-opacity='0.45']")
+        assert filled.count() == 1  # the sheet's own neighbourhood
+        assert traffic.external == [] and traffic.failed_local == [] and traffic.unexpected_errors() == []

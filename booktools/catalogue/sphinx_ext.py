@@ -68,7 +68,8 @@ def _model_toc() -> str:
 def model_page_context() -> dict:
     """What the theme's page.html needs from a document's context (Sphinx's get_doc_context), with
     the markers `fill_frame` replaces. Other generated pages (the atlas) use the same frame."""
-    return {"title": _TITLE, "body": _BODY, "toc": _model_toc(), "display_toc": True, "meta": {},
+    # `pagetitle`: the print-only heading of sphinx-book-theme, empty otherwise (a blank <h1>).
+    return {"title": _TITLE, "pagetitle": _TITLE, "body": _BODY, "toc": _model_toc(), "display_toc": True, "meta": {},
             "metatags": "", "sourcename": "", "page_source_suffix": "", "parents": [],
             "prev": None, "next": None, "rellinks": []}
 
