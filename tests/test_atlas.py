@@ -420,7 +420,7 @@ def test_search_finds_a_commune_typed_without_accents_and_leads_to_its_sheet_by_
         assert "(QP069" in page.locator("article h1").inner_text()
 
         page.goto(f"{url}/atlas/index.html")
-        page.locator("#dq-atlas-q").fill("mas du taureau")  # a neighbourhood, without capitals
+        page.locator("#dq-atlas-q").fill("grande ile")  # a neighbourhood (Grande Île), without accent
         assert "Vaulx-en-Velin" in page.locator("li.dq-atlas-commune:visible").first.inner_text()
         page.locator("#dq-atlas-q").fill("st etienne")  # « st » for « Saint », no accent
         assert any("Saint-Étienne" in t for t in page.locator("li.dq-atlas-commune:visible").all_inner_texts())
@@ -458,8 +458,9 @@ def test_index_by_department_opens_with_the_keyboard_from_a_file_without_server(
         page.wait_for_url("**/atlas/QP021*.html")
         # back to the commune from the sheet: the anchor opens its department
         page.locator("article a[href^='index.html#commune-']").first.click()
+        page.wait_for_load_state()
         anchor = page.evaluate("location.hash").lstrip("#")
-        assert page.locator(f"#{anchor}").is_visible()
+        page.locator(f"#{anchor}").wait_for(state="visible", timeout=5000)
         # the search works from a file too
         page.locator("#dq-atlas-q").fill("chenove")
         assert "Chenôve" in page.locator("li.dq-atlas-commune:visible").first.inner_text()

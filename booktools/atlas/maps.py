@@ -25,9 +25,10 @@ from .model import Atlas
 LEAFLET_FILES = ("leaflet.js", "leaflet.css")
 QPV_COLOUR, COMMUNE_COLOUR, QPV_2024_COLOUR = "#1f3a93", "#555555", "#b34700"
 
-#: Fill the neighbourhood named in the address (?quartier=QP…) and zoom on it.
+#: Fill the neighbourhood named in the address (?quartier=QP…) and zoom on it, once folium's script
+#: (written after this one) has made the map.
 _FOCUS_SCRIPT = """
-(function () {{
+window.addEventListener("load", function () {{
   var carte = {map}, couche = {layer};
   var code = new URLSearchParams(window.location.search).get("quartier");
   if (!code) {{ return; }}
@@ -38,7 +39,7 @@ _FOCUS_SCRIPT = """
       carte.fitBounds(forme.getBounds(), {{padding: [60, 60], maxZoom: 16}});
     }}
   }});
-}})();
+}});
 """
 
 

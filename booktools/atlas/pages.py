@@ -631,7 +631,7 @@ def index_html(atlas: Atlas) -> str:
              '<label for="dq-atlas-q">Rechercher une commune, un quartier ou un code</label>'
              '<input type="search" id="dq-atlas-q" autocomplete="off" spellcheck="false" '
              'aria-describedby="dq-atlas-aide dq-atlas-bilan">'
-             '<p id="dq-atlas-aide">Accents et majuscules facultatifs : « venissieux », « mas du taureau », '
+             '<p id="dq-atlas-aide">Accents et majuscules facultatifs : « venissieux », « grande ile », '
              "« QP013003 ». Entrée : aller au premier résultat.</p>"
              '<p id="dq-atlas-bilan" role="status" aria-live="polite"></p></div>']
     for dep in sorted(by_dep, key=_departement_key):
