@@ -504,4 +504,6 @@ def test_the_sheet_map_draws_its_neighbourhood_offline(built):
         assert shapes.count() >= 37  # every 2015 neighbourhood of the file, and commune limits
         filled = page.locator("path.leaflet-interactive[fill-opacity='0.45']")
         assert filled.count() == 1  # the sheet's own neighbourhood
+        zoom = page.evaluate("Object.keys(window).filter(k => k.startsWith('map_')).map(k => window[k].getZoom())[0]")
+        assert zoom == 14  # centred on it (the whole file of Marseille's contours shows at 11)
         assert traffic.external == [] and traffic.failed_local == [] and traffic.unexpected_errors() == []

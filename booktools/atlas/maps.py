@@ -16,7 +16,8 @@ from pathlib import Path
 
 import folium
 import pandas as pd
-from branca.element import Element
+from branca.element import Element, MacroElement
+from jinja2 import Template
 
 from dataquartiers import data, maps
 
@@ -25,22 +26,29 @@ from .model import Atlas
 LEAFLET_FILES = ("leaflet.js", "leaflet.css")
 QPV_COLOUR, COMMUNE_COLOUR, QPV_2024_COLOUR = "#1f3a93", "#555555", "#b34700"
 
-#: Fill the neighbourhood named in the address (?quartier=QP…) and zoom on it, once folium's script
-#: (written after this one) has made the map.
-_FOCUS_SCRIPT = """
-window.addEventListener("load", function () {{
-  var carte = {map}, couche = {layer};
-  var code = new URLSearchParams(window.location.search).get("quartier");
-  if (!code) {{ return; }}
-  couche.eachLayer(function (forme) {{
-    if (forme.feature && forme.feature.properties.code_qp === code) {{
-      forme.setStyle({{fillColor: "{colour}", fillOpacity: 0.45, weight: 4}});
-      forme.bringToFront();
-      carte.fitBounds(forme.getBounds(), {{padding: [60, 60], maxZoom: 16}});
-    }}
-  }});
-}});
-"""
+class _Focus(MacroElement):
+    """Fill the neighbourhood named in the address (?quartier=QP…) and zoom on it. A child of the map
+    added last, so that its script runs after folium's has made the map and its layers."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        (function () {
+          var code = new URLSearchParams(window.location.search).get("quartier");
+          if (!code) { return; }
+          {{ this.layer }}.eachLayer(function (forme) {
+            if (forme.feature && forme.feature.properties.code_qp === code) {
+              forme.setStyle({fillColor: "{{ this.colour }}", fillOpacity: 0.45, weight: 4});
+              forme.bringToFront();
+              {{ this._parent.get_name() }}.fitBounds(forme.getBounds(), {padding: [80, 80], maxZoom: 14});
+            }
+          });
+        })();
+        {% endmacro %}
+    """)
+
+    def __init__(self, layer: str, colour: str):
+        super().__init__()
+        self.layer, self.colour = layer, colour
 
 
 def map_file(resource: str) -> str:
@@ -112,8 +120,7 @@ class AtlasMaps:
                   "border:1px solid #555}</style>")
         m.get_root().html.add_child(Element(legend), name="dq_legend")
         maps.layer_control(m)
-        m.get_root().script.add_child(Element(_FOCUS_SCRIPT.format(map=m.get_name(), layer=geojson.get_name(),
-                                                                   colour=QPV_COLOUR)), name="dq_focus")
+        _Focus(geojson.get_name(), QPV_COLOUR).add_to(m)
         return shared_leaflet_document(m, f"Carte : {title}")
 
 
