@@ -206,17 +206,14 @@ def chart(sheet: Sheet) -> str:
     scale_max = max(10.0, 10 * -(-top // 10))
     width, left, bar_width = 640, 8, 470
     y, rows = 44, []
-    for i, line in enumerate(lines):
+    for line in lines:
         ind = line.indicator
         rows.append(f'<text x="{left}" y="{y}" class="dq-graphe-etiquette">{h(ind.label)}</text>')
-        for j, (value, colour, who) in enumerate(((line.value.value, CHART_QUARTER, "quartier"),
-                                                   (line.commune.value, CHART_COMMUNE, "commune"))):
+        for j, (value, colour) in enumerate(((line.value.value, CHART_QUARTER), (line.commune.value, CHART_COMMUNE))):
             top_y = y + 6 + j * 18
             length = max(1.0, bar_width * value / scale_max)
-            rows.append(f'<rect x="{left}" y="{top_y}" width="{length:.1f}" height="14" fill="{colour}">'
-                        f"<title>{h(ind.label)}, {who} : {h(number(value, ind))}</title></rect>"
-                        f'<text x="{left + length + 6:.1f}" y="{top_y + 11}" class="dq-graphe-valeur">'
-                        f"{h(number(value, ind))}</text>")
+            rows.append(f'<rect x="{left}" y="{top_y}" width="{length:.1f}" height="14" fill="{colour}"/>'
+                        f'<text x="{left + length + 6:.1f}" y="{top_y + 11}">{h(number(value, ind))}</text>')
         y += 58
     height = y - 10
     commune_source = lines[0].commune.source
@@ -235,8 +232,8 @@ def chart(sheet: Sheet) -> str:
            f"{legend}{''.join(rows)}</svg>")
     return (f'<figure class="dq-atlas-figure">{svg}<figcaption>Parts parmi les foyers allocataires des CAF, en %. '
             f"Quartier : fichiers de l'ANCT, édition 2022. Commune(s) : {h(commune_source)} (autre millésime : "
-            f"l'écart d'années compte). En texte : {h(summary)}. Les mêmes chiffres sont dans les tableaux "
-            "ci-dessus.</figcaption></figure>")
+            "l'écart d'années compte). Chaque barre porte son chiffre ; les mêmes chiffres sont dans les tableaux "
+            "ci-dessus, et la description du graphique les dit en texte.</figcaption></figure>")
 
 
 def _map(atlas: Atlas, sheet: Sheet, map_file: str | None) -> str:
