@@ -371,9 +371,14 @@ def test_the_no_change_rebuild_skips_the_atlas_and_a_data_change_does_not(tmp_pa
     timing = book / "_build" / ".dq-build-cache" / TIMING_FILE
     build(book)
     assert json.loads(timing.read_text(encoding="utf-8"))["skipped"] is False
-    # the atlas page is read again (its source changed) but nothing the sheets are made from did
+    # the atlas page is read again (its source changed) but nothing the sheets are made from did;
+    # a lab's text changed, not what it reads nor its settings
     (book / "atlas" / "index.md").write_text((book / "atlas" / "index.md").read_text(encoding="utf-8") + "\n",
                                              encoding="utf-8")
+    lab = book / "labs" / "prise-en-main.ipynb"
+    notebook = json.loads(lab.read_text(encoding="utf-8"))
+    next(c for c in notebook["cells"] if c["cell_type"] == "markdown")["source"].append("\nUne phrase de plus.")
+    lab.write_text(json.dumps(notebook, ensure_ascii=False), encoding="utf-8")
     build(book, clean=False)
     assert json.loads(timing.read_text(encoding="utf-8"))["skipped"] is True
     path = folder / "qpv" / "qp2015_demographie_DEMO_2022.csv"
@@ -507,3 +512,18 @@ def test_the_sheet_map_draws_its_neighbourhood_offline(built):
         zoom = page.evaluate("Object.keys(window).filter(k => k.startsWith('map_')).map(k => window[k].getZoom())[0]")
         assert zoom == 14  # centred on it (the whole file of Marseille's contours shows at 11)
         assert traffic.external == [] and traffic.failed_local == [] and traffic.unexpected_errors() == []
+
+
+def test_the_index_lists_every_commune_by_department_with_its_sheets_and_2024_neighbourhoods(built, atlas):
+    _, html_dir, _ = built
+    soup = BeautifulSoup((html_dir / "atlas" / "index.html").read_text(encoding="utf-8"), "html.parser")
+    entries = {li["id"]: li for li in soup.select("details.dq-atlas-dep li.dq-atlas-commune")}
+    assert set(entries) == {f"commune-{c}" for c in atlas.communes}
+    linked = {a["href"] for a in soup.select("a.dq-atlas-fiche")}
+    assert linked == {f"{code}.html" for code in atlas.sheets}
+    for commune in atlas.communes.values():
+        li = entries[f"commune-{commune.code}"]
+        assert li.find_parent("details")["id"] == f"departement-{commune.departement}"
+        if not commune.sheets:  # a commune whose priority neighbourhoods are all of 2024
+            assert "Pas de fiche" in li.get_text() and commune.neighbourhoods_2024[0].code in li.get_text()
+        assert fold(commune.name) in li["data-recherche"]

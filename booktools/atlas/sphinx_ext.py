@@ -5,8 +5,9 @@
 - `html-collect-pages` renders a model page in the theme, in `atlas/` (the sheets' folder, so that its
   relative links hold for them); `build-finished` fills that frame once per sheet
   (`atlas/<code>.html`), and writes the CSV files, the map documents and Leaflet beside them.
-- Skipping unchanged work: the sheets record a digest of their inputs (the data files, the labs, this
-  package's code, the frame) in the build's cache; a rebuild with the same digest writes nothing.
+- Skipping unchanged work: the sheets record a digest of their inputs (the data files, this package's
+  code, the analysis of the labs, the frame) in the build's cache; a rebuild with the same digest
+  writes nothing. (A rebuild where Sphinx finds nothing out of date does not even get here.)
   The seconds the atlas took are recorded there too (`atlas-timing.json`, read by `make bench`).
 """
 
@@ -51,8 +52,8 @@ def datasets_folder(app: Sphinx) -> Path:
 
 
 def _inputs(app: Sphinx) -> list[Path]:
-    labs = sorted((Path(app.srcdir) / "labs").glob("*.ipynb"))
-    return input_files(datasets_folder(app)) + labs + sorted(CODE_DIR.glob("*.py"))
+    """The files the atlas is made from: the data it reads and this package's code."""
+    return input_files(datasets_folder(app)) + sorted(CODE_DIR.glob("*.py"))
 
 
 def _atlas(app: Sphinx):
@@ -95,13 +96,16 @@ def _write_sheets(app: Sphinx, exception: Exception | None) -> None:
     out = Path(app.outdir) / ATLAS_DIR
     cache = buildcache.build_cache_dir(app)
     docs = set(app.env.found_docs)
+    # What the sheets say of the labs is their analysis (titles, settings, datasets), not their whole
+    # notebooks: editing a lab's text or figures leaves the atlas as it is.
+    labs = labs_module.read_labs(Path(app.srcdir), datasets_folder(app))
     digest = hashlib.sha256("\0".join([
         buildcache.inputs_digest(_inputs(app), Path(app.srcdir)),
-        hashlib.sha256(frame.encode()).hexdigest(),
+        hashlib.sha256(frame.encode()).hexdigest(), repr(labs),
         " ".join(sorted(d for d in docs if d.startswith(("labs/", "datasets/"))))]).encode()).hexdigest()
     timing = {"skipped": True}
     if not (buildcache.is_unchanged(cache, CACHE_KEY, digest) and (out / CSV_NAME).is_file()):
-        timing = write_atlas(app, frame, out, docs)
+        timing = write_atlas(app, frame, out, docs, labs)
         buildcache.remember(cache, CACHE_KEY, digest)
     # Wall-clock seconds, and processor seconds of this process (steadier on a busy machine).
     timing["build_finished_seconds"] = round(time.perf_counter() - start, 3)
@@ -112,12 +116,12 @@ def _write_sheets(app: Sphinx, exception: Exception | None) -> None:
     (cache / TIMING_FILE).write_text(json.dumps(timing, indent=1), encoding="utf-8")
 
 
-def write_atlas(app: Sphinx, frame: str, out: Path, docs: set[str]) -> dict:
+def write_atlas(app: Sphinx, frame: str, out: Path, docs: set[str], labs: list) -> dict:
     """Every sheet, map document and CSV file of the atlas, in `out` (atlas/ of the site)."""
     atlas = _atlas(app)
     steps = {}
     start = time.perf_counter()
-    coverage = labs_module.Coverage(labs_module.read_labs(Path(app.srcdir), atlas.folder), atlas.folder)
+    coverage = labs_module.Coverage(labs, atlas.folder)
     steps["labs_seconds"] = time.perf_counter() - start
     start = time.perf_counter()
     atlas_maps = AtlasMaps(atlas)
