@@ -377,7 +377,8 @@ def test_the_no_change_rebuild_skips_the_atlas_and_a_data_change_does_not(tmp_pa
                                              encoding="utf-8")
     lab = book / "labs" / "prise-en-main.ipynb"
     notebook = json.loads(lab.read_text(encoding="utf-8"))
-    next(c for c in notebook["cells"] if c["cell_type"] == "markdown")["source"].append("\nUne phrase de plus.")
+    cell = next(c for c in notebook["cells"] if c["cell_type"] == "markdown")
+    cell["source"] = "".join(cell["source"]) + "\n\nUne phrase de plus."
     lab.write_text(json.dumps(notebook, ensure_ascii=False), encoding="utf-8")
     build(book, clean=False)
     assert json.loads(timing.read_text(encoding="utf-8"))["skipped"] is True
