@@ -274,6 +274,9 @@ def test_labs_on_a_commune_say_what_the_data_cover():
     # an arrondissement is worked on with its city: the C2S lab runs on department 13
     marseille = {x.lab.stem: x for x in coverage.on(["13216"])}
     assert marseille["non-recours-c2s"].run_by_book == ("TERRITOIRE", "13")
+    # the QPV contours read through dataquartiers.layers are one choice: Marseille's will do; the
+    # heat lab misses only the LCZ heat score, made for four other cities
+    assert marseille["canicules"].missing == ("iris_chaleur_lcz",)
 
 
 # --- the built pages --------------------------------------------------------------------------

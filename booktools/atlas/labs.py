@@ -70,18 +70,24 @@ def read_labs(repo: Path = REPO_DIR, folder: Path | None = None) -> list[Lab]:
     folder = Path(folder) if folder else data.datasets_dir()
     package = data.package(folder)
     resources = data.resources(folder)
+    readers = notebooks.library_readers(package)
+    by_territory = {n for n, r in resources.items() if r.get("territory") and n not in REFERENCE}
     labs = []
     for path in notebooks.lab_notebooks(repo):
         nb = notebooks.read(path)
         needs = notebooks.lab_data_needs(path, repo, package)
-        groups: dict[str, list[str]] = {}
+        groups: set[tuple[str, ...]] = set()
         for name, where in needs.reads.items():
-            if name in REFERENCE or not resources.get(name, {}).get("territory"):
-                continue
-            via = where.split(", via ", 1)[1] if ", via " in where else name
-            groups.setdefault(via, []).append(name)
+            if ", via " in where:  # any of what the library function may read will do
+                group = readers.get(where.split(", via ", 1)[1], frozenset({name})) & by_territory
+                groups.add(tuple(sorted(group)))
+            elif name in by_territory:
+                groups.add((name,))
+        # a dataset read directly is needed; the library function's other choices stay a group
+        direct = {g[0] for g in groups if len(g) == 1}
+        groups = {g for g in groups if len(g) == 1 or not (set(g) <= direct)}
         labs.append(Lab(path.stem, notebooks.short_title(notebooks.title(nb, path.stem)),
-                        territory_parameters(nb), tuple(tuple(sorted(g)) for _, g in sorted(groups.items()))))
+                        territory_parameters(nb), tuple(sorted(groups))))
     return labs
 
 

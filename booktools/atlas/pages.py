@@ -300,7 +300,7 @@ def territory_codes(sheet: Sheet) -> tuple[str, list[str]]:
     return main, arrondissements
 
 
-def _labs(sheet: Sheet, on_commune: list[LabOnCommune], links: Links) -> str:
+def _labs(atlas: Atlas, sheet: Sheet, on_commune: list[LabOnCommune], links: Links) -> str:
     code, arrondissements = territory_codes(sheet)
     names = ", ".join(f"{h(n)} ({h(c)})" for c, n in sheet.territory_communes)
     out = [f"<p>Chaque lab se règle dans sa cellule « Paramètres » : pour {names}, donnez au réglage de territoire "
@@ -319,8 +319,8 @@ def _labs(sheet: Sheet, on_commune: list[LabOnCommune], links: Links) -> str:
         elif item.status == LAB_ABSENT:
             state = "pas de données pour cette commune dans le livre : il faut un pack de territoire"
         else:
-            state = ("données en partie présentes ; manquent : " + ", ".join(f"<code>{h(m)}</code>" for m in item.missing)
-                     + " (le lab le signale ; un pack de territoire les apporte)")
+            missing = ", ".join(f"« {h(atlas.resources.get(m, {}).get('title', m))} »" for m in item.missing)
+            state = f"données en partie présentes ; manquent : {missing} (le lab le signale ; un pack de territoire les apporte)"
         run = ""
         if item.run_by_book:
             run = (f" Le livre exécute ce lab à chaque construction avec <code>{h(item.run_by_book[0])} = "
@@ -380,7 +380,7 @@ def render_sheet(atlas: Atlas, sheet: Sheet, on_commune: list[LabOnCommune], doc
         ("quartier-et-commune", "Le quartier et sa commune", chart(sheet)),
         ("carte", "Carte", _map(atlas, sheet, map_file)),
         ("geographie-2024", "Les quartiers 2024 de la commune", _geography_2024(atlas, sheet)),
-        ("labs", "Travailler ce quartier dans les labs", _labs(sheet, on_commune, links)),
+        ("labs", "Travailler ce quartier dans les labs", _labs(atlas, sheet, on_commune, links)),
         ("telecharger", "Télécharger les chiffres",
          f"<p>{link(f'Les chiffres de cette fiche (CSV)', f'{sheet.code}.csv', 'reference download')} : une ligne par "
          "indicateur, avec sa source, son millésime et sa géographie ; séparateur point-virgule, virgule décimale, "
