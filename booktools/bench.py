@@ -170,7 +170,7 @@ def atlas_figures(runs: int = RUNS) -> list[tuple[str, str, str]]:
     """The atlas's share of the build, and the size of its pages (booktools/atlas/bench.py)."""
     from .atlas.bench import atlas_figures as figures
 
-    return figures()
+    return figures(IGNORE, JB, _timed)
 
 
 #: Other parts of the book add their measures here: functions returning rows.

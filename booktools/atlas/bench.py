@@ -87,23 +87,24 @@ def compressed_size(html_dir: Path) -> int:
     return sum(len(zlib.compress(f.read_bytes(), 6)) for f in (html_dir / ATLAS_DIR).rglob("*") if f.is_file())
 
 
-def atlas_figures(runs: int = 1) -> list[tuple[str, str, str]]:
-    """The atlas's share of a clean build and of a no-change rebuild of the whole book, and its size."""
-    from ..bench import IGNORE, JB, _timed
+def atlas_figures(ignore, jupyter_book: str, timed) -> list[tuple[str, str, str]]:
+    """The atlas's share of a clean build and of a no-change rebuild of the whole book, and its size.
 
+    `booktools.bench` passes how it copies the book (`ignore`), the jupyter-book command and its
+    timer, so that both measure the same way (and neither module imports the other)."""
     rows = []
     with tempfile.TemporaryDirectory(prefix="dq-bench-atlas-") as tmp:
         book = Path(tmp) / "book"
-        shutil.copytree(REPO_DIR, book, ignore=IGNORE)
-        command = [JB, "build", "-W", "-n", "--keep-going", "."]
-        clean = _timed(command, book)
+        shutil.copytree(REPO_DIR, book, ignore=ignore)
+        command = [jupyter_book, "build", "-W", "-n", "--keep-going", "."]
+        clean = timed(command, book)
         first = _timing(book)
         html_dir = book / "_build" / "html"
         files, size = pages_size(html_dir)
         zipped = compressed_size(html_dir)
         sheets = list((html_dir / ATLAS_DIR).glob("QP*.html"))
         sheet_bytes = sum(s.stat().st_size for s in sheets)
-        again = _timed(command, book)
+        again = timed(command, book)
         second = _timing(book)
     atlas_clean = first.get("build_finished_seconds", 0) + first.get("model_seconds", 0)
     atlas_cpu = first.get("build_finished_cpu_seconds", 0) + first.get("model_cpu_seconds", 0)
