@@ -183,7 +183,7 @@ def _figures(atlas: Atlas, sheet: Sheet, links: Links) -> str:
         content = source
         if not blocks[0].in_table:
             content += admonition("note", "Absent du fichier",
-                                  f"<p>Ce quartier n'est pas dans ce fichier : aucun chiffre de cette partie.</p>")
+                                  "<p>Ce quartier n'est pas dans ce fichier : aucun chiffre de cette partie.</p>")
         else:
             for b in blocks:
                 content += _note_warning(b) + _figures_table(sheet, b, h(b.block.title))
@@ -382,7 +382,7 @@ def render_sheet(atlas: Atlas, sheet: Sheet, on_commune: list[LabOnCommune], doc
         ("geographie-2024", "Les quartiers 2024 de la commune", _geography_2024(atlas, sheet)),
         ("labs", "Travailler ce quartier dans les labs", _labs(atlas, sheet, on_commune, links)),
         ("telecharger", "Télécharger les chiffres",
-         f"<p>{link(f'Les chiffres de cette fiche (CSV)', f'{sheet.code}.csv', 'reference download')} : une ligne par "
+         f"<p>{link('Les chiffres de cette fiche (CSV)', f'{sheet.code}.csv', 'reference download')} : une ligne par "
          "indicateur, avec sa source, son millésime et sa géographie ; séparateur point-virgule, virgule décimale, "
          f"UTF-8. {link('Tout l’atlas en un fichier', CSV_NAME, 'reference download')}.</p>"),
         ("sources-et-limites", "Sources et limites", _sources(atlas, sheet, links)),
