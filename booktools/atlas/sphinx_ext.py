@@ -99,13 +99,16 @@ def _write_sheets(app: Sphinx, exception: Exception | None) -> None:
     # What the sheets say of the labs is their analysis (titles, settings, datasets), not their whole
     # notebooks: editing a lab's text or figures leaves the atlas as it is.
     labs = labs_module.read_labs(Path(app.srcdir), datasets_folder(app))
-    digest = hashlib.sha256("\0".join([
-        buildcache.inputs_digest(_inputs(app), Path(app.srcdir)),
-        hashlib.sha256(frame.encode()).hexdigest(), repr(labs),
-        " ".join(sorted(d for d in docs if d.startswith(("labs/", "datasets/"))))]).encode()).hexdigest()
-    timing = {"skipped": True}
+    parts = {"data_and_code": buildcache.inputs_digest(_inputs(app), Path(app.srcdir)),
+             "frame": hashlib.sha256(frame.encode()).hexdigest(),
+             "labs": hashlib.sha256(repr(labs).encode()).hexdigest(),
+             "docs": hashlib.sha256(" ".join(sorted(d for d in docs if d.startswith(("labs/", "datasets/"))))
+                                    .encode()).hexdigest()}
+    digest = hashlib.sha256("\0".join(parts.values()).encode()).hexdigest()
+    timing = {"skipped": True, "digests": parts}  # which input changed, when the atlas is rebuilt
     if not (buildcache.is_unchanged(cache, CACHE_KEY, digest) and (out / CSV_NAME).is_file()):
-        timing = write_atlas(app, frame, out, docs, labs)
+        timing = {**write_atlas(app, frame, out, docs, labs), "digests": parts}
+        (cache / "atlas-frame.html").write_text(frame, encoding="utf-8")  # to compare with the next one
         buildcache.remember(cache, CACHE_KEY, digest)
     # Wall-clock seconds, and processor seconds of this process (steadier on a busy machine).
     timing["build_finished_seconds"] = round(time.perf_counter() - start, 3)
