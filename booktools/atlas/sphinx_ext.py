@@ -90,9 +90,19 @@ def _model_page(app: Sphinx):
         yield MODEL_PAGE, model_page_context(), "page.html"
 
 
+def _write_timing(app: Sphinx, timing: dict) -> None:
+    cache = buildcache.build_cache_dir(app)
+    cache.mkdir(parents=True, exist_ok=True)
+    (cache / TIMING_FILE).write_text(json.dumps(timing, indent=1), encoding="utf-8")
+
+
 def _write_sheets(app: Sphinx, exception: Exception | None) -> None:
     model = Path(app.outdir) / f"{MODEL_PAGE}.html"
-    if exception is not None or app.builder.format != "html" or not model.is_file():
+    if exception is not None or app.builder.format != "html" or f"{ATLAS_DIR}/index" not in app.env.found_docs:
+        return
+    if not model.is_file():  # Sphinx found nothing out of date and wrote no page: nor does the atlas
+        _write_timing(app, {"skipped": True, "build_finished_seconds": 0.0, "build_finished_cpu_seconds": 0.0,
+                            "model_seconds": 0.0, "model_cpu_seconds": 0.0})
         return
     start, cpu = time.perf_counter(), time.process_time()
     frame = model.read_text(encoding="utf-8")
@@ -112,15 +122,14 @@ def _write_sheets(app: Sphinx, exception: Exception | None) -> None:
     timing = {"skipped": True, "digests": parts}  # which input changed, when the atlas is rebuilt
     if not (buildcache.is_unchanged(cache, CACHE_KEY, digest) and (out / CSV_NAME).is_file()):
         timing = {**write_atlas(app, frame, out, docs, labs), "digests": parts}
-        (cache / "atlas-frame.html").write_text(frame, encoding="utf-8")  # to compare with the next one
         buildcache.remember(cache, CACHE_KEY, digest)
+        (cache / "atlas-frame.html").write_text(frame, encoding="utf-8")  # to compare with the next one
     # Wall-clock seconds, and processor seconds of this process (steadier on a busy machine).
     timing["build_finished_seconds"] = round(time.perf_counter() - start, 3)
     timing["build_finished_cpu_seconds"] = round(time.process_time() - cpu, 3)
     timing["model_seconds"] = round(getattr(app, "dq_atlas_seconds", 0.0), 3)
     timing["model_cpu_seconds"] = round(getattr(app, "dq_atlas_cpu_seconds", 0.0), 3)
-    cache.mkdir(parents=True, exist_ok=True)
-    (cache / TIMING_FILE).write_text(json.dumps(timing, indent=1), encoding="utf-8")
+    _write_timing(app, timing)
 
 
 def write_atlas(app: Sphinx, frame: str, out: Path, docs: set[str], labs: list) -> dict:
