@@ -166,8 +166,15 @@ def lite_figures(runs: int = RUNS) -> list[tuple[str, str, str]]:
     return rows
 
 
+def atlas_figures(runs: int = RUNS) -> list[tuple[str, str, str]]:
+    """The atlas's share of the build, and the size of its pages (booktools/atlas/bench.py)."""
+    from .atlas.bench import atlas_figures as figures
+
+    return figures(IGNORE, JB, _timed)
+
+
 #: Other parts of the book add their measures here: functions returning rows.
-MEASURES = [build_figures, dataset_figures, lab_figures, catalogue_figures, lite_figures]
+MEASURES = [build_figures, dataset_figures, lab_figures, catalogue_figures, lite_figures, atlas_figures]
 
 
 def main() -> int:

@@ -25,6 +25,7 @@ from . import lite  # labs in the browser, lab buttons
 from . import catalogue  # catalogue of sources, partner directory, DCAT-AP exports
 from . import datasets_page  # the datasets page, generated from datasets/datapackage.json
 from . import static_widgets  # every widget on a lab page says it is a still image of the lab
+from . import atlas  # a sheet per priority neighbourhood, the index by commune
 
 VENDOR_DIR = TOOLS_DIR / "_vendor"
 
@@ -110,4 +111,5 @@ def setup(app: Sphinx) -> dict:
     catalogue.setup_sphinx(app)
     datasets_page.setup_sphinx(app)
     training_pages.setup_sphinx(app)
+    atlas.setup_sphinx(app)
     return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}

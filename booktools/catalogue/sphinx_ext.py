@@ -135,13 +135,19 @@ def _model_toc() -> str:
             f'href="#{_TOC_TITLE.lower()}">{_TOC_TITLE}</a></li></ul></li></ul>')
 
 
+def model_page_context() -> dict:
+    """What the theme's page.html needs from a document's context (Sphinx's get_doc_context), with
+    the markers `fill_frame` replaces. Other generated pages (the atlas) use the same frame."""
+    # `pagetitle`: the print-only heading of sphinx-book-theme, empty otherwise (a blank <h1>).
+    return {"title": _TITLE, "pagetitle": _TITLE, "body": _BODY, "toc": _model_toc(), "display_toc": True, "meta": {},
+            "metatags": "", "sourcename": "", "page_source_suffix": "", "parents": [],
+            "prev": None, "next": None, "rellinks": []}
+
+
 def _source_pages(app: Sphinx):
     if getattr(app, "dq_catalogue", None) is None:
         return
-    # What the theme's page.html needs from a document's context (Sphinx's get_doc_context).
-    yield MODEL_PAGE, {"title": _TITLE, "body": _BODY, "toc": _model_toc(), "display_toc": True, "meta": {},
-                       "metatags": "", "sourcename": "", "page_source_suffix": "", "parents": [],
-                       "prev": None, "next": None, "rellinks": []}, "page.html"
+    yield MODEL_PAGE, model_page_context(), "page.html"
 
 
 def fill_frame(frame: str, model_id: str, pages: dict[str, tuple[str, str, str]]) -> dict[str, str]:
