@@ -3,8 +3,12 @@
 What this module adds to what jupyterlite-sphinx does on its own:
 
 - **Contents**: every `labs/*.ipynb` (cleaned for the browser: no outputs, a first cell saying
-  that changes are not saved) and the data package they read (`datasets/datapackage.json` and its
-  files), laid out as in the repository, so `load()` finds `../datasets` from `labs/`.
+  that changes are not saved; MyST and links adapted by `lab_copies.py` so that JupyterLab renders
+  them like the book) and the data package they read (`datasets/datapackage.json` and its files),
+  laid out as in the repository, so `load()` finds `../datasets` from `labs/`.
+- **Our JupyterLab plugins** (`lite_extension/`): a French notice when Python cannot start, the
+  « Repartir de la version publiée » action; the checkpoint indicator is disabled (with notebooks
+  in memory, its "last checkpoint 18 minutes ago" was the date of the build, not of the trainee).
 - **Packages without `%pip`**: the package `dataquartiers` is built here as a pure wheel, and so
   are the pure-Python wheels the Pyodide lock lacks (folium, branca, ipywidgets, comm, fetched by
   `make setup`). They are registered in a copy of the Pyodide lock file served by the site, so
@@ -37,7 +41,8 @@ from pathlib import Path
 from dataquartiers import PACKAGE_DIR
 from dataquartiers.fetch import sha256_of
 
-from . import REPO_DIR, notebooks
+from . import REPO_DIR, TOOLS_DIR, notebooks
+from .lab_copies import BookLinks, Context, adapt_notebook
 from .buildcache import build_cache_dir, inputs_digest, is_unchanged, remember
 from .notebooks import lab_notebooks
 from .wheels import build_wheel, normalise, wheel_info
@@ -55,6 +60,8 @@ WHEELS_CACHE = Path(sys.prefix) / "share" / "dataquartiers" / "browser-wheels"
 KERNEL_SCHEMA = (Path(sys.prefix) / "share" / "jupyter" / "labextensions" / "@jupyterlite"
                  / "pyodide-kernel-extension" / "static" / "schema" / "kernel.v0.schema.json")
 BROWSER_NOTICE_TAG = "dq-browser-notice"
+#: Our JupyterLab plugins (a prebuilt federated extension, see its remoteEntry.js).
+LITE_EXTENSION_DIR = TOOLS_DIR / "lite_extension"
 
 BROWSER_NOTICE = (
     "**Lab ouvert dans le navigateur.** Python tourne ici dans votre navigateur (Pyodide), sans "
@@ -62,7 +69,8 @@ BROWSER_NOTICE = (
     "minutes.\n\n"
     "⚠️ **Vos modifications ne sont pas enregistrées — téléchargez le notebook** (menu "
     "*Fichier → Télécharger*) pour garder votre travail. À chaque ouverture, le lab repart de sa "
-    "version publiée."
+    "version publiée ; pour y revenir en cours de route, cliquez sur **Repartir de la version "
+    "publiée** dans la barre d'outils."
 )
 
 
@@ -238,9 +246,12 @@ def extend_lock(base_lock: dict, wheels: list[Path], config: LiteConfig, *,
 
 # --- notebooks for the browser ------------------------------------------------------------------
 
-def browser_notebook(nb: dict) -> dict:
-    """The lab as the browser opens it: no outputs, and a first cell with the notice."""
+def browser_notebook(nb: dict, ctx: Context | None = None) -> dict:
+    """The lab as the browser opens it: no outputs, a first cell with the notice and, with a
+    `Context`, its MyST and links adapted for JupyterLab (`lab_copies.adapt_notebook`)."""
     nb = copy.deepcopy(nb)
+    if ctx is not None:
+        nb = adapt_notebook(nb, ctx, title=notebooks.title(nb, Path(ctx.docname).name))
     cells = [c for c in nb["cells"] if BROWSER_NOTICE_TAG not in c.get("metadata", {}).get("tags", [])]
     for cell in cells:
         if cell["cell_type"] == "code":
@@ -260,9 +271,13 @@ def browser_notebook(nb: dict) -> dict:
 SELF_ASSESSMENT_FILES = ("ethics-charter/auto-evaluation.ipynb", "ethics-charter/charter.yml")
 
 
-def stage_contents(dest: Path, repo: Path = REPO_DIR) -> list[Path]:
-    """Lay out the JupyterLite contents as in the repository: `labs/*.ipynb` (cleaned for the
-    browser) and `datasets/` with the resources the labs read (the union of their bundles)."""
+def stage_contents(dest: Path, repo: Path = REPO_DIR, links: BookLinks | None = None) -> list[Path]:
+    """Lay out the JupyterLite contents as in the repository: `labs/*.ipynb` (cleaned and adapted
+    for the browser) and `datasets/` with the resources the labs read (the union of their bundles).
+
+    `links`: the built book's addresses (`BookLinks.of_site`), to adapt MyST and links; without
+    it (tests of the layout alone) the notebooks keep their Markdown as it is.
+    """
     if dest.exists():
         shutil.rmtree(dest)
     written = []
@@ -270,43 +285,65 @@ def stage_contents(dest: Path, repo: Path = REPO_DIR) -> list[Path]:
     carried: set[str] = set()
     package = notebooks.read_package(repo)
     known = {r.get("name") for r in package["resources"]}
-    for nb_path in lab_notebooks(repo):
-        nb = json.loads(nb_path.read_text(encoding="utf-8"))
-        target = dest / "labs" / nb_path.name
-        target.write_text(json.dumps(browser_notebook(nb), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-        written.append(target)
+    labs = lab_notebooks(repo)
+    for nb_path in labs:
         needs = notebooks.lab_data_needs(nb_path, repo, package)
         if needs.problems:
             raise LiteError("\n".join(needs.problems))
         carried |= set(needs.carried(known))
+    resources = [r for r in package["resources"] if r["name"] in carried]
+    in_contents = ({f"labs/{p.name}" for p in labs} | {f"datasets/{r['path']}" for r in resources}
+                   | {"datasets/datapackage.json"} | set(SELF_ASSESSMENT_FILES))
+
+    def write_notebook(src: Path, rel: str) -> None:
+        nb = json.loads(src.read_text(encoding="utf-8"))
+        ctx = None
+        if links is not None:
+            ctx = Context(links, rel.removesuffix(".ipynb"), in_contents, notebook_dir=str(Path(rel).parent),
+                          where=rel)
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(browser_notebook(nb, ctx), ensure_ascii=False, indent=1) + "\n",
+                          encoding="utf-8")
+        written.append(target)
+
+    for nb_path in labs:
+        write_notebook(nb_path, f"labs/{nb_path.name}")
     # The trainees' self-assessment tool runs in the browser too, beside the charter it reads.
     for extra in SELF_ASSESSMENT_FILES:
-        src = repo / extra
-        target = dest / extra
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if src.suffix == ".ipynb":
-            nb = json.loads(src.read_text(encoding="utf-8"))
-            target.write_text(json.dumps(browser_notebook(nb), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        if extra.endswith(".ipynb"):
+            write_notebook(repo / extra, extra)
         else:
-            shutil.copy2(src, target)
-        written.append(target)
+            target = dest / extra
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(repo / extra, target)
+            written.append(target)
     datasets = repo / "datasets"
     (dest / "datasets").mkdir()
     target = dest / "datasets" / "datapackage.json"
     target.write_text(json.dumps(notebooks.reduced_package(package, sorted(carried)), ensure_ascii=False, indent=2) + "\n",
                       encoding="utf-8")
     written.append(target)
-    for res in package["resources"]:
-        if res["name"] not in carried:
-            continue
+    for res in resources:
         src = datasets / res["path"]
         if not src.exists():
-            raise LiteError(f"{datasets / 'datapackage.json'}: resource '{res['name']}': file {res['path']} not found")
+            raise LiteError(f"{datasets / 'datapackage.json'} : ressource « {res['name']} » : fichier {res['path']} introuvable")
         target = dest / "datasets" / res["path"]
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(src, target)
         written.append(target)
     return written
+
+
+def stage_extension(lite_dir: Path) -> Path:
+    """Put our JupyterLab plugins where `jupyter lite build` takes local prebuilt extensions
+    (the `extensions/` folder of its lite dir): it copies them and lists them in jupyter-lite.json."""
+    package = json.loads((LITE_EXTENSION_DIR / "package.json").read_text(encoding="utf-8"))
+    target = lite_dir / "extensions" / package["name"]
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(LITE_EXTENSION_DIR, target)
+    return target
 
 
 # --- the Sphinx side -------------------------------------------------------------------------
@@ -345,7 +382,9 @@ def _prepare_lite(app, exception) -> None:
         return
     config = load_config(Path(app.srcdir) / CONFIG_FILE_NAME)
     work = _work_dir(app)
-    stage_contents(Path(app.config.jupyterlite_content_dir), Path(app.srcdir))
+    links = BookLinks.of_build(app)
+    stage_contents(Path(app.config.jupyterlite_content_dir), Path(app.srcdir), links)
+    stage_extension(work)
     (work / "jupyter-lite.json").write_text(json.dumps(
         page_config(config, kernel_pyodide_url(), f"./{LITE_PACKAGES_DIR}/pyodide-lock.json"),
         ensure_ascii=False, indent=2), encoding="utf-8")
@@ -356,8 +395,9 @@ def _prepare_lite(app, exception) -> None:
 def _lite_inputs(app) -> str:
     work = _work_dir(app)
     srcdir = Path(app.srcdir)
-    return inputs_digest([work / "contents", work / "jupyter-lite.json", srcdir / CONFIG_FILE_NAME,
-                          srcdir / "requirements.txt", srcdir / "pyproject.toml", PACKAGE_DIR], srcdir)
+    return inputs_digest([work / "contents", work / "jupyter-lite.json", work / "extensions",
+                          srcdir / CONFIG_FILE_NAME, srcdir / "requirements.txt", srcdir / "pyproject.toml",
+                          PACKAGE_DIR], srcdir)
 
 
 def _lite_build_if_changed(app, exception) -> None:
