@@ -217,12 +217,11 @@ def test_inputs_digest_skips_only_unchanged_work(tmp_path):
     assert not buildcache.is_unchanged(cache, "work", buildcache.inputs_digest([folder], tmp_path))
 
 
-def test_rebuilt_zip_follows_its_notebook(tmp_path):
-    from booktools import bundles
-
+def test_rebuilt_zip_follows_its_notebook(tmp_path, site):
     dest, cache = tmp_path / "bundles", tmp_path / "cache"
     dest.mkdir()
-    zips = bundles.build_all(dest, REPO, cache_dir=cache)
+    links = bundles.default_links(REPO, site)
+    zips = bundles.build_all(dest, REPO, cache_dir=cache, links=links)
     stamps = {z.name: z.stat().st_mtime_ns for z in zips}
-    again = bundles.build_all(dest, REPO, cache_dir=cache)
+    again = bundles.build_all(dest, REPO, cache_dir=cache, links=links)
     assert {z.name: z.stat().st_mtime_ns for z in again} == stamps, "unchanged labs were zipped again"
