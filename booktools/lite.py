@@ -339,15 +339,22 @@ def stage_contents(dest: Path, repo: Path = REPO_DIR, links: BookLinks | None = 
     return written
 
 
-def stage_extension(lite_dir: Path) -> Path:
-    """Put our JupyterLab plugins where `jupyter lite build` takes local prebuilt extensions
-    (the `extensions/` folder of its lite dir): it copies them and lists them in jupyter-lite.json."""
+def stage_extension(lite_dir: Path, config_file: Path) -> Path:
+    """Put our JupyterLab plugins in a folder of the lite dir and write the build's configuration:
+    the book's `jupyter_lite_config.json` plus that folder as an extra place for prebuilt
+    extensions (`FederatedExtensionAddon.extra_labextensions_path`), which `jupyter lite build`
+    copies and lists in jupyter-lite.json. Returns the configuration file to build with."""
     package = json.loads((LITE_EXTENSION_DIR / "package.json").read_text(encoding="utf-8"))
-    target = lite_dir / "extensions" / package["name"]
-    if target.exists():
-        shutil.rmtree(target)
+    folder = lite_dir / "dq-extensions"
+    target = folder / package["name"]
+    if folder.exists():
+        shutil.rmtree(folder)
     shutil.copytree(LITE_EXTENSION_DIR, target)
-    return target
+    build_config = json.loads(config_file.read_text(encoding="utf-8"))
+    build_config.setdefault("FederatedExtensionAddon", {})["extra_labextensions_path"] = [str(folder)]
+    written = lite_dir / CONFIG_FILE_NAME
+    written.write_text(json.dumps(build_config, ensure_ascii=False, indent=2), encoding="utf-8")
+    return written
 
 
 # --- the Sphinx side -------------------------------------------------------------------------
@@ -388,7 +395,8 @@ def _prepare_lite(app, exception) -> None:
     work = _work_dir(app)
     links = BookLinks.of_build(app)
     stage_contents(Path(app.config.jupyterlite_content_dir), Path(app.srcdir), links)
-    stage_extension(work)
+    built_config = str(stage_extension(work, Path(app.srcdir) / CONFIG_FILE_NAME))
+    app.config.jupyterlite_config = app.env.config.jupyterlite_config = built_config
     (work / "jupyter-lite.json").write_text(json.dumps(
         page_config(config, kernel_pyodide_url(), f"./{LITE_PACKAGES_DIR}/pyodide-lock.json"),
         ensure_ascii=False, indent=2), encoding="utf-8")
@@ -399,7 +407,7 @@ def _prepare_lite(app, exception) -> None:
 def _lite_inputs(app) -> str:
     work = _work_dir(app)
     srcdir = Path(app.srcdir)
-    return inputs_digest([work / "contents", work / "jupyter-lite.json", work / "extensions",
+    return inputs_digest([work / "contents", work / "jupyter-lite.json", work / "dq-extensions",
                           srcdir / CONFIG_FILE_NAME, srcdir / "requirements.txt", srcdir / "pyproject.toml",
                           PACKAGE_DIR], srcdir)
 

@@ -374,6 +374,17 @@ def run_cells(page, nb: dict) -> list[CellRun]:
     return runs
 
 
+def _first_pandas_cell(cells: list[CellRun], nb: dict, offset: float) -> float | None:
+    """Seconds until the end of the first cell that imports or uses pandas and ran (wholly or in
+    part: an imports cell also imports what geopandas needs)."""
+    elapsed = offset
+    for cell, code in zip(cells, notebooks.code_cells(nb)):
+        elapsed += cell.seconds
+        if cell.status in ("ran", "partly") and re.search(r"\bpandas\b|\bpd\.", code.source):
+            return round(elapsed, 1)
+    return None
+
+
 def run_lab(base_url: str, notebook: str, page, traffic, *, kernel_timeout_s: float = 240) -> LabRun:
     """Open `notebook` (path in the contents) in the harness site and run its code cells."""
     result = LabRun(Path(notebook).stem)
@@ -386,11 +397,7 @@ def run_lab(base_url: str, notebook: str, page, traffic, *, kernel_timeout_s: fl
         nb = json.loads(page.evaluate("() => JSON.stringify(window.jupyterapp.shell.currentWidget.content.model.toJSON())"))
         cells = run_cells(page, nb)
         result.cells = cells
-        elapsed = 0.0
-        for cell, code in zip(cells, notebooks.code_cells(nb)):
-            elapsed += cell.seconds
-            if result.first_pandas_cell_s is None and cell.status == "ran" and "pandas" in code.source:
-                result.first_pandas_cell_s = round(result.kernel_idle_s + elapsed, 1)
+        result.first_pandas_cell_s = _first_pandas_cell(cells, nb, result.kernel_idle_s)
     except Exception as err:  # a timeout is a result too: say where it stopped
         result.error = str(err).splitlines()[0][:300]
     result.external_requests = sorted(set(traffic.external))
@@ -416,11 +423,7 @@ def run_labs(base_url: str, paths: list[str], page, traffic, *, kernel_timeout_s
             page.evaluate(EXECUTE_JS, "%reset -f")
             nb = page.evaluate("async (p) => (await window.jupyterapp.serviceManager.contents.get(p)).content", path)
             run.cells = run_cells(page, nb)
-            elapsed = 0.0
-            for cell, code in zip(run.cells, notebooks.code_cells(nb)):
-                elapsed += cell.seconds
-                if run.first_pandas_cell_s is None and cell.status == "ran" and "pandas" in code.source:
-                    run.first_pandas_cell_s = round(elapsed, 1)
+            run.first_pandas_cell_s = _first_pandas_cell(run.cells, nb, 0.0)
         except Exception as err:
             run.error = str(err).splitlines()[0][:300]
         run.external_requests = sorted(set(traffic.external))
@@ -433,9 +436,11 @@ def report_markdown(runs: list[LabRun]) -> str:
     lines = []
     for run in runs:
         lines.append(f"- {run.summary()}")
-        reasons = sorted({r for c in run.cells for r in c.reasons})
+        reasons = sorted({r for c in run.cells for r in c.reasons if "Pyodide 0.27" in r})
         if reasons:
-            lines.append(f"  (sautées : {'; '.join(reasons)})")
+            lines.append(f"  (instructions sautées : {'; '.join(reasons)}, et ce qui n'utilise que leurs résultats)")
+        if run.error:
+            lines.append(f"  (arrêt : {run.error})")
     return "\n".join(lines)
 
 
