@@ -68,37 +68,105 @@
     #dq-python-notice button:focus-visible, #dq-python-notice a:focus-visible { outline: 3px solid #0b4f8a; outline-offset: 2px; }
   `;
 
+  /** The page's JupyterLite configuration (written by config-utils.js before any extension loads). */
+  function pageConfig() {
+    try {
+      return JSON.parse(document.getElementById('jupyter-config-data').textContent);
+    } catch (err) {
+      return {};
+    }
+  }
+
+  /** The JupyterLite site's root, and the book's (the site is its `lite/` folder, online and in the kit). */
+  function liteRoot() {
+    return new URL(pageConfig().baseUrl || '../', window.location.href);
+  }
+
+  function bookUrl(path) {
+    return new URL(path, new URL('../', liteRoot())).href;
+  }
+
+  function pyodideUrl() {
+    const settings = (pageConfig().litePluginSettings || {})[KERNEL_PLUGIN] || {};
+    return settings.pyodideUrl ? new URL(settings.pyodideUrl, liteRoot()).href : null;
+  }
+
+  let noticeShown = false;
+
+  function showNotice(what) {
+    if (noticeShown) {
+      return;
+    }
+    if (!document.body) {
+      document.addEventListener('DOMContentLoaded', () => showNotice(what));
+      return;
+    }
+    noticeShown = true;
+    // the page names its notebook (?path=labs/….ipynb), even before the notebook is open
+    const path = new URLSearchParams(window.location.search).get('path') || '';
+    const lab = /^labs\/([^/]+)\.ipynb$/.exec(path);
+    const host = (() => {
+      try {
+        return new URL(pyodideUrl()).host;
+      } catch (err) {
+        return '';
+      }
+    })();
+    document.head.append(element('style', {}, STYLE));
+    const todo = element('ul', {},
+      element('li', {}, 'Dans une salle sans réseau : ouvrez le lab depuis le ',
+        link(bookUrl('chapters/kit-hors-ligne.html'), 'kit hors ligne'),
+        ', une copie du livre avec Python que l\u2019animateur installe sur chaque poste.'),
+      lab
+        ? element('li', {}, 'Sur votre ordinateur : ',
+          link(bookUrl(`bundles/${lab[1]}.zip`), 'téléchargez le lab (zip)'),
+          ' et suivez son mode d\u2019emploi (LISEZMOI.md) ; une connexion suffit le temps de l\u2019installation.')
+        : element('li', {}, 'Sur votre ordinateur : téléchargez le lab (zip) depuis sa page du livre.'),
+      element('li', {}, 'Si la connexion revient, rechargez cette page.'));
+    const close = element('button', { type: 'button' }, 'Fermer cet avis');
+    const box = element('div', { id: 'dq-python-notice', role: 'alert', 'aria-labelledby': 'dq-python-notice-title', lang: 'fr' },
+      element('h2', { id: 'dq-python-notice-title' }, 'Python n\u2019a pas pu démarrer dans ce navigateur'),
+      element('p', {}, what),
+      element('h3', {}, 'Causes probables'),
+      element('ul', {},
+        element('li', {}, 'pas de connexion à Internet dans la salle ;'),
+        element('li', {}, `un proxy ou un pare-feu (réseau d\u2019entreprise ou d\u2019administration) qui bloque ${host ? `l\u2019adresse ${host}` : 'cette adresse'} ;`),
+        element('li', {}, 'une connexion coupée ou trop lente pendant le téléchargement.')),
+      element('h3', {}, 'Que faire'),
+      todo,
+      close);
+    close.addEventListener('click', () => box.remove());
+    document.body.append(box);
+    close.focus();
+  }
+
+  // As soon as this file loads (before the application starts): can the page fetch the Pyodide
+  // the kernel will load? Same request, same rules (CORS) as the kernel's.
+  (function probePyodide() {
+    const url = pyodideUrl();
+    if (!url) {
+      return;
+    }
+    fetch(url, { cache: 'no-store' }).then(response => {
+      if (!response.ok) {
+        showNotice(`Les cellules ne peuvent pas s\u2019exécuter : le navigateur n\u2019a pas pu télécharger Python pour le navigateur (Pyodide) — le serveur a répondu « ${response.status} ».`);
+      }
+    }, () => {
+      showNotice('Les cellules ne peuvent pas s\u2019exécuter : le navigateur n\u2019a pas pu télécharger Python pour le navigateur (Pyodide). La demande a été bloquée ou n\u2019a pas abouti.');
+    });
+  })();
+
   function makePlugins(modules) {
     const { coreutils, notebook, mainmenu, apputils } = modules;
     const { PageConfig, URLExt } = coreutils;
     const { Dialog, showDialog, ToolbarButton } = apputils;
-
-    /** The book's root: the JupyterLite site is its `lite/` folder (online and in the kit). */
-    function bookUrl(path) {
-      return new URL(path, new URL('../', PageConfig.getBaseUrl())).href;
-    }
-
-    function kernelSettings() {
-      let settings = PageConfig.getOption('litePluginSettings');
-      try {
-        settings = typeof settings === 'string' ? JSON.parse(settings || '{}') : settings || {};
-      } catch (err) {
-        settings = {};
-      }
-      return settings[KERNEL_PLUGIN] || {};
-    }
-
-    function pyodideUrl() {
-      const url = kernelSettings().pyodideUrl;
-      return url ? new URL(url, PageConfig.getBaseUrl()).href : null;
-    }
 
     /** The published file of a notebook (what the site serves, never the browser's copy). */
     function publishedUrl(path) {
       return URLExt.join(PageConfig.getBaseUrl(), 'files', ...path.split('/').map(encodeURIComponent));
     }
 
-    // --- 1. the notice -----------------------------------------------------------------------
+    // --- 1. the notice, when the kernel itself dies or never starts ---------------------------
 
     const notice = {
       id: `${NAME}:avis-python`,
@@ -106,63 +174,6 @@
       autoStart: true,
       requires: [notebook.INotebookTracker],
       activate: (app, tracker) => {
-        let shown = false;
-
-        function show(what) {
-          if (shown) {
-            return;
-          }
-          shown = true;
-          const path = tracker.currentWidget ? tracker.currentWidget.context.path : '';
-          const lab = /^labs\/([^/]+)\.ipynb$/.exec(path);
-          const host = (() => {
-            try {
-              return new URL(pyodideUrl()).host;
-            } catch (err) {
-              return '';
-            }
-          })();
-          document.head.append(element('style', {}, STYLE));
-          const todo = element('ul', {},
-            element('li', {}, 'Dans une salle sans réseau : ouvrez le lab depuis le ',
-              link(bookUrl('chapters/kit-hors-ligne.html'), 'kit hors ligne'),
-              ', une copie du livre avec Python que l\u2019animateur installe sur chaque poste.'),
-            lab
-              ? element('li', {}, 'Sur votre ordinateur : ',
-                link(bookUrl(`bundles/${lab[1]}.zip`), 'téléchargez le lab (zip)'),
-                ' et suivez son mode d\u2019emploi (LISEZMOI.md) ; une connexion suffit le temps de l\u2019installation.')
-              : element('li', {}, 'Sur votre ordinateur : téléchargez le lab (zip) depuis sa page du livre.'),
-            element('li', {}, 'Si la connexion revient, rechargez cette page.'));
-          const close = element('button', { type: 'button' }, 'Fermer cet avis');
-          const box = element('div', { id: 'dq-python-notice', role: 'alert', 'aria-labelledby': 'dq-python-notice-title', lang: 'fr' },
-            element('h2', { id: 'dq-python-notice-title' }, 'Python n\u2019a pas pu démarrer dans ce navigateur'),
-            element('p', {}, what),
-            element('h3', {}, 'Causes probables'),
-            element('ul', {},
-              element('li', {}, 'pas de connexion à Internet dans la salle ;'),
-              element('li', {}, `un proxy ou un pare-feu (réseau d\u2019entreprise ou d\u2019administration) qui bloque ${host ? `l\u2019adresse ${host}` : 'cette adresse'} ;`),
-              element('li', {}, 'une connexion coupée ou trop lente pendant le téléchargement.')),
-            element('h3', {}, 'Que faire'),
-            todo,
-            close);
-          close.addEventListener('click', () => box.remove());
-          document.body.append(box);
-          close.focus();
-        }
-
-        // Can the page fetch the Pyodide the kernel will load? Same request, same rules (CORS).
-        const url = pyodideUrl();
-        if (url) {
-          fetch(url, { cache: 'no-store' }).then(response => {
-            if (!response.ok) {
-              show(`Les cellules ne peuvent pas s\u2019exécuter : le navigateur n\u2019a pas pu télécharger Python pour le navigateur (Pyodide) — le serveur a répondu « ${response.status} ».`);
-            }
-          }, () => {
-            show('Les cellules ne peuvent pas s\u2019exécuter : le navigateur n\u2019a pas pu télécharger Python pour le navigateur (Pyodide). La demande a été bloquée ou n\u2019a pas abouti.');
-          });
-        }
-
-        // And the kernel itself: dead, or still not idle long after it started.
         const started = new Map();
         setInterval(() => {
           tracker.forEach(panel => {
@@ -171,13 +182,13 @@
               return;
             }
             if (kernel.status === 'dead') {
-              show('Python s\u2019est arrêté pendant son démarrage : le téléchargement de Python pour le navigateur (Pyodide) ou de ses bibliothèques a échoué.');
+              showNotice('Python s\u2019est arrêté pendant son démarrage : le téléchargement de Python pour le navigateur (Pyodide) ou de ses bibliothèques a échoué.');
             } else if (kernel.status === 'idle' || kernel.status === 'busy') {
               started.set(kernel.id, null);
             } else if (!started.has(kernel.id)) {
               started.set(kernel.id, Date.now());
             } else if (started.get(kernel.id) && Date.now() - started.get(kernel.id) > SLOW_START_MS) {
-              show('Python ne démarre toujours pas : le téléchargement de Python pour le navigateur (Pyodide) n\u2019aboutit pas.');
+              showNotice('Python ne démarre toujours pas : le téléchargement de Python pour le navigateur (Pyodide) n\u2019aboutit pas.');
             }
           });
         }, 1000);
