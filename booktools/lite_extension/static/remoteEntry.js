@@ -136,6 +136,7 @@
       todo,
       close);
     close.addEventListener('click', () => box.remove());
+    box.dataset.shownAfterMs = String(Math.round(performance.now()));  // since the page's navigation
     document.body.append(box);
     close.focus();
   }
