@@ -421,7 +421,9 @@ def run_labs(base_url: str, paths: list[str], page, traffic, *, kernel_timeout_s
             continue
         try:
             page.evaluate(EXECUTE_JS, "%reset -f")
-            nb = page.evaluate("async (p) => (await window.jupyterapp.serviceManager.contents.get(p)).content", path)
+            nb = page.evaluate("async (p) => (await window.jupyterapp.serviceManager.contents.get(p, {content: true})).content", path)
+            if isinstance(nb, str):
+                nb = json.loads(nb)
             run.cells = run_cells(page, nb)
             run.first_pandas_cell_s = _first_pandas_cell(run.cells, nb, 0.0)
         except Exception as err:
