@@ -65,6 +65,7 @@ def _retrieve(url: str, known_hash: str | None, folder: Path, name: str) -> Path
     import pooch
     import requests
 
+    pooch.get_logger().setLevel("WARNING")  # its progress lines are English: we say what we do ourselves
     try:
         return Path(pooch.retrieve(url, known_hash=known_hash, fname=name, path=folder, progressbar=False))
     except requests.RequestException as err:
