@@ -561,7 +561,8 @@ def site_sizes(html_dir: Path) -> dict[str, int]:
 
 UI_READY_JS = ("() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
                " && window.jupyterapp.shell.currentWidget.sessionContext")
-KERNEL_IDLE_JS = ("() => { const w = window.jupyterapp.shell.currentWidget; const sc = w && w.sessionContext;"
+KERNEL_IDLE_JS = ("() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
+                  " const sc = w && w.sessionContext;"
                   " const k = sc && sc.session && sc.session.kernel;"
                   " return !!k && k.status === 'idle' && sc.kernelDisplayStatus === 'idle'; }")
 
