@@ -192,7 +192,7 @@ def pyodide_figures(runs: int = 1) -> list[tuple[str, str, str]]:
                     idle, pandas = [], []
                     for _ in range(runs):
                         with offline_page() as (page, traffic):
-                            result = pyodide_real.run_lab(url, f"labs/{lab.name}", page, traffic)
+                            result = pyodide_real.run_lab(url, f"labs/{lab.name}", page, traffic, until_pandas=True)
                         if result.kernel_idle_s is not None:
                             idle.append(result.kernel_idle_s)
                         if result.first_pandas_cell_s is not None:

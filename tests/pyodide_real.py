@@ -343,11 +343,14 @@ def _classify(result: dict, skipped_names: set[str], uses: set[str] = frozenset(
     return "failed", f"{err['ename']}: {err['evalue'][:300]}"
 
 
-def run_cells(page, nb: dict) -> list[CellRun]:
+def run_cells(page, nb: dict, until_pandas: bool = False) -> list[CellRun]:
     """Run the code cells in order; a cell that stops on a missing geographic package is run
-    again statement by statement, so that what does not need it still runs."""
+    again statement by statement, so that what does not need it still runs. `until_pandas`: stop
+    after the first cell that imports or uses pandas (the bench's measure)."""
     runs, skipped_names = [], set()
     for cell in notebooks.code_cells(nb):
+        if until_pandas and runs and _first_pandas_cell(runs, nb, 0.0) is not None:
+            break
         start = time.perf_counter()
         result = page.evaluate(EXECUTE_JS, cell.source)
         status, reason = _classify(result, skipped_names, loaded_names(cell.source))
@@ -385,8 +388,10 @@ def _first_pandas_cell(cells: list[CellRun], nb: dict, offset: float) -> float |
     return None
 
 
-def run_lab(base_url: str, notebook: str, page, traffic, *, kernel_timeout_s: float = 240) -> LabRun:
-    """Open `notebook` (path in the contents) in the harness site and run its code cells."""
+def run_lab(base_url: str, notebook: str, page, traffic, *, kernel_timeout_s: float = 240,
+            until_pandas: bool = False) -> LabRun:
+    """Open `notebook` (path in the contents) in the harness site and run its code cells (only up
+    to the first pandas cell with `until_pandas`)."""
     result = LabRun(Path(notebook).stem)
     start = time.perf_counter()
     page.goto(f"{base_url}/notebooks/index.html?path={notebook}")
@@ -395,7 +400,7 @@ def run_lab(base_url: str, notebook: str, page, traffic, *, kernel_timeout_s: fl
         page.wait_for_function(lite.KERNEL_IDLE_JS, timeout=kernel_timeout_s * 1000, polling=250)
         result.kernel_idle_s = round(time.perf_counter() - start, 1)
         nb = json.loads(page.evaluate("() => JSON.stringify(window.jupyterapp.shell.currentWidget.content.model.toJSON())"))
-        cells = run_cells(page, nb)
+        cells = run_cells(page, nb, until_pandas)
         result.cells = cells
         result.first_pandas_cell_s = _first_pandas_cell(cells, nb, result.kernel_idle_s)
     except Exception as err:  # a timeout is a result too: say where it stopped

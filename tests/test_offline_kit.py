@@ -273,6 +273,7 @@ def test_kit_start_again_from_the_published_lab_and_links_to_the_book(kit):
     site = Path(kit.folder) / "site"
     with serve_folder(site) as url, offline_page() as (page, traffic):
         page.goto(f"{url}/lite/notebooks/index.html?path=labs/prise-en-main.ipynb")
+        page.wait_for_function(lite.UI_READY_JS, timeout=90_000)
         page.wait_for_function(lite.KERNEL_IDLE_JS, timeout=240_000, polling=250)
         assert page.locator("#dq-python-notice").count() == 0, "the notice shows while Python started"
         # the links to the book are root-relative in the kit, and every one answers
