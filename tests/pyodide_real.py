@@ -355,6 +355,8 @@ def run_cells(page, nb: dict, until_pandas: bool = False) -> list[CellRun]:
         result = page.evaluate(EXECUTE_JS, cell.source)
         status, reason = _classify(result, skipped_names, loaded_names(cell.source))
         run = CellRun(cell.number, status, 0.0)
+        if status == "ran" and loaded_names(cell.source) & skipped_names:
+            skipped_names |= bound_names(cell.source)
         if status == "skipped":
             parts = []
             cell_bound: set[str] = set()
@@ -363,6 +365,8 @@ def run_cells(page, nb: dict, until_pandas: bool = False) -> list[CellRun]:
                 if st_status == "skipped":
                     # what it binds, and what it would have filled among the cell's own names
                     skipped_names |= bound_names(code) | (loaded_names(code) & cell_bound)
+                elif loaded_names(code) & skipped_names:
+                    skipped_names |= bound_names(code)  # computed from what a skipped statement left out
                 cell_bound |= bound_names(code)
                 parts.append(Statement(code, st_status, st_reason))
             statuses = {p.status for p in parts}
