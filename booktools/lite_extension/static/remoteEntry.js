@@ -145,7 +145,8 @@
   // the kernel will load? Same request, same rules (CORS) as the kernel's.
   (function probePyodide() {
     const url = pyodideUrl();
-    if (!url) {
+    // the file browser and the text editor start no Python: nothing to warn about there
+    if (!url || /\/(tree|edit)\//.test(window.location.pathname)) {
       return;
     }
     fetch(url, { cache: 'no-store' }).then(response => {
