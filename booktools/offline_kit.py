@@ -31,20 +31,18 @@ import json
 import os
 import shutil
 import sys
+import re
 import tarfile
 import time
-import urllib.request
 import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from dataquartiers.fetch import sha256_of
 
-from . import lite
-from . import notebooks
-from .wheels import build_wheel, normalise
-from . import REPO_DIR
+from . import REPO_DIR, TOOLS_DIR, lab_copies, lite, notebooks
 from .lite import LiteConfig, LiteError
+from .wheels import build_wheel, normalise
 
 KIT_NAME = "data-et-quartiers-kit-hors-ligne"
 CACHE_DIR = Path(os.environ.get("DQ_CACHE", Path.home() / ".cache" / "dataquartiers")) / "pyodide"
@@ -61,54 +59,54 @@ class KitError(LiteError):
 # --- getting the release -----------------------------------------------------------------------
 
 
-def published_sha256(digest_api: str, file_name: str, opener=urllib.request.urlopen) -> str:
-    """The sha256 the release page publishes for one of its files (GitHub's asset `digest`)."""
+def _retrieve(url: str, known_hash: str | None, folder: Path, name: str) -> Path:
+    """Download with pooch (hash-checked when `known_hash` is given; a file whose sha256 differs is
+    deleted and refused); a network failure becomes a KitError saying what to do instead."""
+    import pooch
+    import requests
+
+    pooch.get_logger().setLevel("WARNING")  # its progress lines are English: we say what we do ourselves
     try:
-        with opener(digest_api, timeout=60) as response:
-            release = json.loads(response.read().decode("utf-8"))
-    except OSError as err:
-        raise KitError(f"cannot read the published sha256 of {file_name} at {digest_api} ({err}); with no "
-                       f"network, give a local copy: make offline-kit PYODIDE=/path/to/{file_name}") from None
+        return Path(pooch.retrieve(url, known_hash=known_hash, fname=name, path=folder, progressbar=False))
+    except requests.RequestException as err:
+        raise KitError(f"impossible de télécharger {url} ({type(err).__name__}) ; sans réseau, donnez une copie "
+                       f"locale : make offline-kit PYODIDE=/chemin/vers/{name}") from None
+
+
+def published_sha256(digest_api: str, file_name: str, cache_dir: Path) -> str:
+    """The sha256 the release page publishes for one of its files (GitHub's asset `digest`)."""
+    with __import__("tempfile").TemporaryDirectory() as tmp:
+        release = json.loads(_retrieve(digest_api, None, Path(tmp), file_name).read_text(encoding="utf-8"))
     for asset in release.get("assets", []):
         if asset.get("name") == file_name:
             digest = asset.get("digest") or ""
             if digest.startswith("sha256:"):
                 return digest.split(":", 1)[1]
-            raise KitError(f"{digest_api}: asset {file_name} publishes no sha256 digest")
-    raise KitError(f"{digest_api}: no asset named {file_name}")
+            raise KitError(f"{digest_api} : le fichier {file_name} n'y publie pas d'empreinte sha256")
+    raise KitError(f"{digest_api} : aucun fichier nommé {file_name}")
 
 
-def fetch_release(url: str, cache_dir: Path, expected_sha256: str | None, digest_api: str | None = None,
-                  opener=urllib.request.urlopen) -> Path:
-    """Download the release tarball once, check its sha256, keep it in `cache_dir`.
+def fetch_release(url: str, cache_dir: Path, expected_sha256: str | None, digest_api: str | None = None) -> Path:
+    """Download the release tarball once, check its sha256, keep it in `cache_dir` (pooch).
 
-    The expected value is the pinned one, or else the published one (read from `digest_api`).
-    A cached file is reused only if it still has that sha256.
+    The expected value is the pinned one, or else the published one (read from `digest_api`, and
+    remembered beside the cached file). A cached file is reused only if it still has that sha256.
     """
     cache_dir.mkdir(parents=True, exist_ok=True)
     name = url.rsplit("/", 1)[-1]
-    target = cache_dir / name
     sidecar = cache_dir / f"{name}.sha256"
     expected = expected_sha256 or (sidecar.read_text().split()[0] if sidecar.exists() else None)
     if expected is None:
         if not digest_api:
-            raise KitError(f"no sha256 to check {name} against: pin offline_kit.sha256 in {lite.CONFIG_FILE_NAME}")
-        expected = published_sha256(digest_api, name, opener)
-    if target.exists() and sha256_of(target) == expected:
-        return target
-    part = target.with_name(name + ".part")
+            raise KitError(f"aucune empreinte sha256 pour vérifier {name} : fixez offline_kit.sha256 dans "
+                           f"{lite.CONFIG_FILE_NAME}")
+        expected = published_sha256(digest_api, name, cache_dir)
     try:
-        with opener(url, timeout=600) as response, open(part, "wb") as out:
-            shutil.copyfileobj(response, out, 1 << 20)
-    except OSError as err:
-        part.unlink(missing_ok=True)
-        raise KitError(f"cannot download {url} ({err}); with no network, give a local copy: "
-                       "make offline-kit PYODIDE=/path/to/" + name) from None
-    actual = sha256_of(part)
-    if actual != expected:
-        part.unlink()
-        raise KitError(f"{url}: sha256 is {actual}, the published value is {expected}: download refused")
-    part.replace(target)
+        target = _retrieve(url, f"sha256:{expected}", cache_dir, name)
+    except ValueError as err:  # pooch: the downloaded file's hash differs (the file is deleted)
+        received = [h for h in re.findall(r"[0-9a-f]{64}", str(err)) if h != expected]
+        raise KitError(f"{url} : sha256 {received[0] if received else '?'} au lieu de la valeur publiée "
+                       f"{expected} : téléchargement refusé") from None
     sidecar.write_text(f"{expected}  {name}\n")
     return target
 
@@ -124,8 +122,8 @@ def unpack_release(tarball: Path, dest: Path) -> Path:
     with tarfile.open(tarball, "r:*") as tar:
         for member in tar.getmembers():
             if not (member.name == "pyodide" or member.name.startswith("pyodide/")) or ".." in Path(member.name).parts:
-                raise KitError(f"{tarball}: unexpected member '{member.name}' (a Pyodide release has one "
-                               "top folder, pyodide/)")
+                raise KitError(f"{tarball} : élément inattendu « {member.name} » (une version de Pyodide n'a "
+                               "qu'un dossier de tête, pyodide/)")
         kwargs = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
         tar.extractall(dest, **kwargs)
     done.write_text(tarball.name + "\n")
@@ -135,7 +133,7 @@ def unpack_release(tarball: Path, dest: Path) -> Path:
 def check_distribution(dist: Path) -> None:
     missing = [f for f in CORE_FILES if not (dist / f).exists()]
     if missing:
-        raise KitError(f"{dist}: not a Pyodide distribution (missing {', '.join(missing)})")
+        raise KitError(f"{dist} : ce n'est pas une distribution de Pyodide (il manque {', '.join(missing)})")
 
 
 @dataclass
@@ -163,11 +161,11 @@ def open_distribution(source: str | None, config: LiteConfig, cache_dir: Path = 
         elif path.is_file():
             digest = sha256_of(path)
             if path.name == official_name and kit.get("sha256") and digest != kit["sha256"]:
-                raise KitError(f"{path}: sha256 is {digest}, the pinned value for {official_name} is {kit['sha256']}")
+                raise KitError(f"{path} : sha256 {digest}, alors que la valeur fixée pour {official_name} est {kit['sha256']}")
             dist = unpack_release(path, cache_dir / path.name.removesuffix(".tar.bz2"))
             origin = Origin("tarball", str(path), digest)
         else:
-            raise KitError(f"--pyodide {source}: no such file or folder")
+            raise KitError(f"--pyodide {source} : ni fichier ni dossier de ce nom")
     check_distribution(dist)
     return dist, origin
 
@@ -183,7 +181,7 @@ def closure(lock: dict, roots: list[str]) -> set[str]:
         if name in seen:
             continue
         if name not in packages:
-            raise KitError(f"'{name}' is needed but is not in the Pyodide lock")
+            raise KitError(f"« {name} » est nécessaire mais absent du lock de Pyodide")
         seen.add(name)
         todo += [normalise(d) for d in packages[name]["depends"]]
     return seen
@@ -203,8 +201,8 @@ def lab_roots(lock: dict, config: LiteConfig, repo: Path = REPO_DIR) -> list[str
             if module in stdlib:
                 continue
             if module not in by_import:
-                raise KitError(f"{notebook.relative_to(repo)}: imports '{module}', which is neither in the Pyodide "
-                               f"lock nor among the browser wheels ({lite.CONFIG_FILE_NAME})")
+                raise KitError(f"{notebook.relative_to(repo)} : importe « {module} », qui n'est ni dans le lock de "
+                               f"Pyodide ni parmi les roues pour le navigateur ({lite.CONFIG_FILE_NAME})")
             roots.append(by_import[module])
     return sorted(set(roots))
 
@@ -226,7 +224,7 @@ def prune_distribution(dist: Path, dest: Path, lock: dict, roots: list[str], ext
     report = PruneReport()
     absent = {k for k in needed if packages[k]["file_name"] not in extra and not (dist / packages[k]["file_name"]).exists()}
     if absent and not partial:
-        raise KitError(f"{dist}: the Pyodide distribution lacks {len(absent)} needed package file(s): "
+        raise KitError(f"{dist} : il manque à la distribution de Pyodide {len(absent)} fichier(s) de paquet nécessaire(s) : "
                        + ", ".join(sorted(packages[k]["file_name"] for k in absent)[:12]))
     # in a partial distribution the absent packages are dropped, and so are the dependencies on
     # them: importing what needs them then fails with ModuleNotFoundError, where the test stops
@@ -269,32 +267,6 @@ print(f"Kit servi sur http://127.0.0.1:{port}/ (Ctrl-C pour arrêter)")
 http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
 '''
 
-README = """Data & Quartiers — kit de formation hors ligne
-===============================================
-
-Ce dossier contient tout le livre Data & Quartiers et ses labs, avec Python pour le navigateur
-(Pyodide {version}) : il fonctionne sans aucune connexion.
-
-Lancer le kit (dans un terminal ouvert dans ce dossier) :
-
-    python3 -m http.server 8000 --bind 127.0.0.1 --directory site
-
-ou, sous Windows (ou si les labs restent bloqués au chargement) :
-
-    py servir.py
-
-puis ouvrir http://127.0.0.1:8000/ dans Chrome, Chromium, Edge ou Firefox.
-
-Chaque participant lance le kit sur SON ordinateur (copie par clé USB) : les labs dans le navigateur
-ont besoin d'une adresse « sûre » (127.0.0.1 ou localhost) pour lire leurs données. Servi depuis
-l'ordinateur de l'animateur à une adresse du réseau local (http://192.168.…), le livre s'affiche
-mais les labs ne trouvent pas leurs fichiers.
-
-Guide de l'animateur : site/chapters/kit-hors-ligne.html
-Contenu : {packages} paquets Python pour le navigateur ; fabriqué le {date} (voir kit.json).
-"""
-
-
 @dataclass
 class KitReport:
     folder: str
@@ -326,6 +298,25 @@ def patch_page_config(lite_dir: Path) -> None:
     path.write_text(json.dumps(page, indent=2, ensure_ascii=False), encoding="utf-8")
 
 
+def relink_notebooks(lite_dir: Path, address: str) -> list[Path]:
+    """The notebooks of the site link to the book at its published address; the kit serves the
+    book at the root of 127.0.0.1, so those links become root-relative (`/chapters/…`), which
+    JupyterLab opens as ordinary links. Only Markdown cells change."""
+    changed = []
+    for path in sorted((lite_dir / "files").rglob("*.ipynb")):
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        touched = False
+        for cell in nb["cells"]:
+            text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+            if cell["cell_type"] == "markdown" and address in text:
+                cell["source"] = text.replace(address, "/")
+                touched = True
+        if touched:
+            path.write_text(json.dumps(nb, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+            changed.append(path)
+    return changed
+
+
 def _zip_folder(folder: Path, archive: Path) -> None:
     part = archive.with_name(archive.name + ".part")
     with zipfile.ZipFile(part, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
@@ -346,7 +337,7 @@ def build_kit(site_dir: Path, out_dir: Path, *, pyodide: str | None = None, part
     site_dir = Path(site_dir)
     lite_site = site_dir / lite.LITE_DIR
     if not (lite_site / "jupyter-lite.json").exists():
-        raise KitError(f"{site_dir}: no built JupyterLite site in {lite.LITE_DIR}/ (run `make site` first)")
+        raise KitError(f"{site_dir} : pas de site JupyterLite construit dans {lite.LITE_DIR}/ (lancez d'abord `make site`)")
     version = lite.pyodide_version(lite.kernel_pyodide_url())
     dist, origin = open_distribution(pyodide, config, cache_dir)
     base_lock = json.loads((dist / "pyodide-lock.json").read_text(encoding="utf-8"))
@@ -370,7 +361,12 @@ def build_kit(site_dir: Path, out_dir: Path, *, pyodide: str | None = None, part
     shutil.rmtree(kit_lite / lite.LITE_PACKAGES_DIR, ignore_errors=True)  # the CDN lock of the online site
     patch_page_config(kit_lite)
     (kit_dir / "servir.py").write_text(SERVE_SCRIPT, encoding="utf-8")
-    (kit_dir / "LISEZMOI.txt").write_text(README.format(version=version, packages=len(report.kept),
+    relink_notebooks(kit_lite, lab_copies.site_address(repo))
+    from jinja2 import Environment, FileSystemLoader
+
+    readme = Environment(loader=FileSystemLoader(TOOLS_DIR / "templates"), autoescape=False,  # plain text
+                         keep_trailing_newline=True).get_template("lisezmoi-kit.txt.j2")
+    (kit_dir / "LISEZMOI.txt").write_text(readme.render(version=version, packages=len(report.kept),
                                                         date=time.strftime("%Y-%m-%d")), encoding="utf-8")
     result = KitReport(str(kit_dir), None, version, asdict(origin), partial, report.kept, report.missing,
                        report.bytes, lite.folder_size(kit_dir / "site"), None, 0.0)
@@ -394,24 +390,24 @@ def kit_sizes(kit_dir: Path) -> dict[str, int]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m booktools.offline_kit",
-                                     description="Build the offline training kit from the built site.")
-    parser.add_argument("--site", default=str(REPO_DIR / "_build" / "html"), help="the built book (default: _build/html)")
-    parser.add_argument("--out", default=str(REPO_DIR / "_build" / "offline-kit"), help="where to write the kit")
+                                     description="Fabriquer le kit de formation hors ligne à partir du livre construit.")
+    parser.add_argument("--site", default=str(REPO_DIR / "_build" / "html"), help="le livre construit (défaut : _build/html)")
+    parser.add_argument("--out", default=str(REPO_DIR / "_build" / "offline-kit"), help="où écrire le kit")
     parser.add_argument("--pyodide", default=None,
-                        help="pyodide-<version>.tar.bz2, an unpacked release folder, or a URL "
-                             "(default: the official release, downloaded once and cached)")
-    parser.add_argument("--no-archive", action="store_true", help="do not write the zip")
+                        help="pyodide-<version>.tar.bz2, un dossier de version décompressé, ou une adresse "
+                             "(défaut : la version officielle, téléchargée une fois puis gardée en cache)")
+    parser.add_argument("--no-archive", action="store_true", help="ne pas écrire le zip")
     args = parser.parse_args(argv)
     try:
         report = build_kit(Path(args.site), Path(args.out), pyodide=args.pyodide, archive=not args.no_archive)
     except LiteError as err:
-        print(f"offline-kit: {err}", file=sys.stderr)
+        print(f"kit hors ligne : {err}", file=sys.stderr)
         return 1
-    print(f"kit: {report.folder} ({report.site_bytes / 1e6:.0f} MB, Pyodide {report.pyodide_version}: "
-          f"{len(report.packages)} packages, {report.pyodide_bytes / 1e6:.0f} MB)")
+    print(f"kit : {report.folder} ({report.site_bytes / 1e6:.0f} Mo, Pyodide {report.pyodide_version} : "
+          f"{len(report.packages)} paquets, {report.pyodide_bytes / 1e6:.0f} Mo)")
     if report.archive:
-        print(f"archive: {report.archive} ({report.archive_bytes / 1e6:.0f} MB)")
-    print(f"serve it: cd {report.folder} && python3 -m http.server 8000 --bind 127.0.0.1 --directory site")
+        print(f"archive : {report.archive} ({report.archive_bytes / 1e6:.0f} Mo)")
+    print(f"pour le servir : cd {report.folder} && python3 -m http.server 8000 --bind 127.0.0.1 --directory site")
     return 0
 
 

@@ -105,11 +105,14 @@ def wheel_info(path: Path) -> WheelInfo:
             imports = sorted({n.split("/")[0].removesuffix(".py") for n in names
                               if not n.split("/")[0].endswith((".dist-info", ".data"))
                               and (n.endswith("/__init__.py") and n.count("/") == 1 or "/" not in n and n.endswith(".py"))})
+    from packaging.requirements import Requirement
+
     requires = []
-    for req in meta.get_all("Requires-Dist") or []:
-        if ";" in req and "extra" in req.split(";", 1)[1]:
+    for line in meta.get_all("Requires-Dist") or []:
+        req = Requirement(line)
+        if req.marker and "extra" in str(req.marker):
             continue  # optional extras are not loaded
-        requires.append(normalise(re.match(r"[A-Za-z0-9._-]+", req.strip()).group(0)))
+        requires.append(normalise(req.name))
     return WheelInfo(path, meta["Name"], meta["Version"], requires, imports)
 
 

@@ -1,15 +1,16 @@
 """A test-only, partial Pyodide distribution: what these machines can get of Pyodide 314.0.6.
 
 - the npm package `pyodide` (the core: runtime, standard library, lock file; no package wheels);
-- the pure-Python wheels the kernel needs to boot (IPython, jedi and their dependencies), at the
-  lock's versions, downloaded from PyPI once and cached; PyPI's files differ from Pyodide's
-  rebuilds, so their sha256 are rewritten in the lock;
-- instead of micropip 0.11.1 (served by no registry here) a stand-in written for these tests
-  (`fixtures/lite/micropip_standin/`), registered under micropip's name in the lock.
+- the pure-Python wheels the kernel needs to boot (micropip 0.11.1, IPython, jedi and their
+  dependencies), at the lock's versions, downloaded from PyPI by `make setup`
+  (`python tests/pyodide_partial.py setup`), never at test time. micropip 0.11.1 from PyPI is the
+  real one the kernel expects; PyPI's files of the others may differ from Pyodide's rebuilds, so
+  the sha256 of every wheel taken from PyPI is written into the distribution's lock.
 
 The compiled packages (numpy, pandas, shapely, pyproj…) are absent: a kit built from this
-distribution (`build_kit(..., partial=True)`) drops them, and a lab's data cells cannot run.
-Never used outside tests.
+distribution (`build_kit(..., partial=True)`) drops them, and a lab's data cells cannot run there
+(the real run of the labs' pandas code is `pyodide_real.py`, on Pyodide 0.27.7). Never used outside
+tests.
 """
 
 from __future__ import annotations
@@ -19,51 +20,55 @@ import json
 import shutil
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
-from booktools import lite, offline_kit
-from booktools.wheels import zip_write
-
 HERE = Path(__file__).resolve().parent
-STANDIN_SRC = HERE / "fixtures" / "lite" / "micropip_standin" / "micropip"
+sys.path.insert(0, str(HERE.parent))
+
+from booktools import lite, offline_kit  # noqa: E402
+
 PURE_CACHE = Path(sys.prefix) / "share" / "dataquartiers" / "test-pyodide-wheels"
-#: What the kernel installs to boot (the stand-in replaces micropip).
+#: What the kernel installs to boot.
 BOOT_ROOTS = ["micropip", "ipython", "jedi"]
 
 
-def standin_wheel(dest: Path, file_name: str) -> Path:
-    """The stand-in packed as a wheel under the lock's file name for micropip."""
-    version = file_name.split("-")[1]
-    dest.mkdir(parents=True, exist_ok=True)
-    wheel = dest / file_name
-    with zipfile.ZipFile(wheel, "w") as zf:
-        for path in sorted(STANDIN_SRC.glob("*.py")):
-            zip_write(zf, f"micropip/{path.name}", path.read_bytes())
-        info = f"micropip-{version}.dist-info"
-        zip_write(zf, f"{info}/METADATA", f"Metadata-Version: 2.1\nName: micropip\nVersion: {version}\n".encode())
-        zip_write(zf, f"{info}/WHEEL", b"Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
-        zip_write(zf, f"{info}/RECORD", b"")
-    return wheel
+def _boot_packages(lock: dict) -> list[dict]:
+    """The lock entries of the boot closure that are pure wheels (obtainable from PyPI)."""
+    needed = offline_kit.closure(lock, BOOT_ROOTS)
+    return [lock["packages"][k] for k in sorted(needed) if lock["packages"][k]["file_name"].endswith("-none-any.whl")]
 
 
-def _download(name: str, version: str, file_name: str) -> Path:
+def _cached(file_name: str) -> Path | None:
+    return next((f for f in PURE_CACHE.glob("*.whl") if f.name.lower() == file_name.lower()), None)
+
+
+def setup() -> None:
+    """Download the boot wheels (run by `make setup`, while the registries are reachable)."""
+    lock = lite.npm_pyodide_lock()
     PURE_CACHE.mkdir(parents=True, exist_ok=True)
-    for f in PURE_CACHE.iterdir():
-        if f.name.lower() == file_name.lower():
-            return f
-    subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
-                    "--no-deps", "--only-binary=:all:", "--python-version", "3.14", "-d", str(PURE_CACHE),
-                    f"{name}=={version}"], check=True, capture_output=True)
-    for f in PURE_CACHE.iterdir():
-        if f.name.lower() == file_name.lower():
-            return f
-    raise FileNotFoundError(f"PyPI has no {file_name}")
+    wanted = [f"{e['name']}=={e['version']}" for e in _boot_packages(lock) if not _cached(e["file_name"])]
+    if wanted:
+        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
+                        "--no-deps", "--only-binary=:all:", "--python-version", "3.14", "--implementation", "py",
+                        "--abi", "none", "--platform", "any", "-d", str(PURE_CACHE), *wanted], check=True)
+    missing = [e["file_name"] for e in _boot_packages(lock) if not _cached(e["file_name"])]
+    if missing:
+        raise SystemExit(f"PyPI n'a pas donné : {', '.join(missing)}")
+    print(f"roues de démarrage de Pyodide {lock['info'].get('version', '314')} : {PURE_CACHE}")
+
+
+def ready() -> str | None:
+    lock = lite.npm_pyodide_lock()
+    missing = [e["file_name"] for e in _boot_packages(lock) if not _cached(e["file_name"])]
+    return f"{PURE_CACHE} : manque {', '.join(missing)} : lancez `make setup`" if missing else None
 
 
 def build_partial_distribution(dest: Path) -> dict:
     """Write the partial distribution into `dest`; return a summary of what it holds."""
     npm = lite.PYODIDE_NPM_DIR
+    problem = ready()
+    if problem:
+        raise FileNotFoundError(problem)
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
@@ -71,18 +76,19 @@ def build_partial_distribution(dest: Path) -> dict:
         if f.is_file():
             shutil.copy2(f, dest / f.name)
     lock = json.loads((npm / "pyodide-lock.json").read_text(encoding="utf-8"))
-    needed = offline_kit.closure(lock, BOOT_ROOTS)
     added = []
-    for key in sorted(needed):
-        entry = lock["packages"][key]
-        if key == "micropip":
-            wheel = standin_wheel(dest, entry["file_name"])
-        else:
-            if not entry["file_name"].endswith("-none-any.whl"):
-                continue  # compiled: not obtainable here
-            shutil.copy2(_download(entry["name"], entry["version"], entry["file_name"]), dest / entry["file_name"])
-            wheel = dest / entry["file_name"]
+    for entry in _boot_packages(lock):
+        wheel = dest / entry["file_name"]
+        shutil.copy2(_cached(entry["file_name"]), wheel)
         entry["sha256"] = hashlib.sha256(wheel.read_bytes()).hexdigest()
-        added.append(key)
+        added.append(entry["name"])
     (dest / "pyodide-lock.json").write_text(json.dumps(lock, indent=1), encoding="utf-8")
     return {"packages": added}
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["setup"]:
+        setup()
+    else:
+        print("usage : python tests/pyodide_partial.py setup", file=sys.stderr)
+        sys.exit(2)

@@ -1,15 +1,19 @@
-"""Lab bundles: the zip of every lab runs on its own, in an empty folder with a fresh virtualenv.
+"""Lab bundles: the zip of every lab reads like the book and runs on its own, in an empty folder
+with a fresh virtualenv.
 
-The slow test installs the bundle's requirements into one new virtualenv (pip's cache makes the
-second run quick), unzips each bundle separately into an empty folder and executes the notebook
-there with nbclient: no file of the repository can be reached (the package comes from the
-bundle's wheel, the data from the bundle's `datasets/`).
+The slow test unzips each bundle separately into an empty folder, installs its requirements into
+one new virtualenv **with pip run from the parent folder** (as a participant who unzipped it in
+Downloads would) from the wheels `make setup` downloaded (`--no-index`: no download at test
+time), checks the sizes its README announces, and executes the notebook there with nbclient: no
+file of the repository can be reached (the package comes from the bundle's wheel, the data from
+the bundle's `datasets/`).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -18,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO
-from booktools import bundles, notebooks
+from booktools import bundles, lab_copies, notebooks
 
 # --- the zips of the built site ------------------------------------------------------------
 
@@ -32,7 +36,7 @@ def test_every_lab_has_a_bundle(site_bundles):
 
 
 @pytest.mark.parametrize("notebook", notebooks.lab_notebooks(REPO), ids=lambda p: p.stem)
-def test_bundle_holds_the_notebook_exactly_its_data_and_a_readme(notebook, site_bundles):
+def test_bundle_holds_the_notebook_exactly_its_data_and_a_readme(notebook, site_bundles, site):
     stem = notebook.stem
     with zipfile.ZipFile(site_bundles[stem]) as zf:
         names = set(zf.namelist())
@@ -40,7 +44,27 @@ def test_bundle_holds_the_notebook_exactly_its_data_and_a_readme(notebook, site_
         readme = zf.read(f"{stem}/LISEZMOI.md").decode()
         requirements = zf.read(f"{stem}/requirements.txt").decode()
         bundled_nb = json.loads(zf.read(f"{stem}/{stem}.ipynb"))
-    assert bundled_nb["cells"] == json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    original = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    # code unchanged; Markdown adapted: no raw MyST, links absolute or to files of the zip
+    assert [c["source"] for c in bundled_nb["cells"] if c["cell_type"] == "code"] == \
+        [c["source"] for c in original if c["cell_type"] == "code"]
+    address = lab_copies.site_address(REPO)
+    for cell in bundled_nb["cells"]:
+        if cell["cell_type"] != "markdown":
+            continue
+        text = "".join(cell["source"])
+        assert not lab_copies.raw_myst(text), f"{stem}: MyST left as text: {lab_copies.raw_myst(text)}"
+        for target in re.findall(r"\]\(([^)\s]+)|href=\"([^\"]+)\"", text):
+            target = target[0] or target[1]
+            if target.startswith(address):
+                page = target[len(address):].split("#")[0]
+                assert (site / page).is_file(), f"{stem}: {target} is not a page of the built book"
+            elif "://" not in target:
+                assert f"{stem}/{target.split('#')[0]}" in names, f"{stem}: relative link {target} not in the zip"
+    solutions = [c for c in bundled_nb["cells"] if "Solution" in "".join(c["source"]) and c["cell_type"] == "markdown"]
+    assert all("<details>" in "".join(c["source"]) for c in solutions), f"{stem}: a solution is not folded"
+    # « en bas de page »: the ethics assessment the book appends is referred to at the bottom
+    assert bundled_nb["cells"][-1]["source"].startswith("## Évaluation éthique du lab")
     needs, carried = bundles.lab_data_needs(notebook, REPO)
     assert sorted(r["name"] for r in package["resources"]) == carried
     assert set(needs.resources) <= set(carried) and set(carried) - set(needs.resources) <= set(bundles.TERRITORY_TABLES)
@@ -48,7 +72,10 @@ def test_bundle_holds_the_notebook_exactly_its_data_and_a_readme(notebook, site_
     assert data_files == {f"{stem}/datasets/{r['path']}" for r in package["resources"]}
     wheels = [n for n in names if n.startswith(f"{stem}/wheels/")]
     assert len(wheels) == 1 and wheels[0].endswith("-py3-none-any.whl")
-    assert f"./wheels/{wheels[0].rsplit('/', 1)[1]}" in requirements.splitlines()
+    lines = requirements.splitlines()
+    assert "--find-links wheels" in lines and any(line.startswith("dataquartiers==") for line in lines)
+    # the licence texts of the code and of the content
+    assert {f"{stem}/LICENCES/code-MIT.txt", f"{stem}/LICENCES/contenus-CC-BY-4.0.txt"} <= names
     for pinned in ("pandas==", "geopandas==", "ipykernel==", "jupyterlab=="):
         assert any(line.startswith(pinned) for line in requirements.splitlines()), f"{stem}: {pinned} not pinned"
     # the README: three commands, another territory, the licences (unverified ones said so)
@@ -61,10 +88,11 @@ def test_bundle_holds_the_notebook_exactly_its_data_and_a_readme(notebook, site_
             assert "non vérifiée" in row
 
 
-def test_bundles_are_reproducible(tmp_path):
+def test_bundles_are_reproducible(tmp_path, site):
     """Same inputs, same bytes (fixed timestamps): a rebuilt site does not change its zips."""
-    first = bundles.build_bundle(REPO / "labs" / "prise-en-main.ipynb", tmp_path / "a", REPO)
-    second = bundles.build_bundle(REPO / "labs" / "prise-en-main.ipynb", tmp_path / "b", REPO)
+    links = bundles.default_links(REPO, site)
+    first = bundles.build_bundle(REPO / "labs" / "prise-en-main.ipynb", tmp_path / "a", REPO, links=links)
+    second = bundles.build_bundle(REPO / "labs" / "prise-en-main.ipynb", tmp_path / "b", REPO, links=links)
     assert first.read_bytes() == second.read_bytes()
 
 
@@ -98,12 +126,43 @@ print("\\n".join(bad) if bad else "OK")
 """
 
 
+def _megabytes(folder: Path) -> float:
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file() and not f.is_symlink()) / 1e6
+
+
+def _downloaded_megabytes(venv: Path) -> float:
+    """What pip downloads for the installed distributions: their wheels in the wheelhouse."""
+    from packaging.utils import canonicalize_name, parse_wheel_filename
+
+    listed = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "list", "--format", "json",
+                             "--disable-pip-version-check"], capture_output=True, text=True, check=True).stdout
+    installed = {(canonicalize_name(d["name"]), d["version"]) for d in json.loads(listed)}
+    total = 0
+    for wheel in bundles.WHEELHOUSE.glob("*.whl"):
+        name, version, _, _ = parse_wheel_filename(wheel.name)
+        if (name, str(version)) in installed:
+            total += wheel.stat().st_size
+    return total / 1e6
+
+
+@pytest.mark.skipif(not bundles.WHEELHOUSE.is_dir(), reason="the zips' wheels are not downloaded: run `make setup`")
 @pytest.mark.parametrize("notebook", notebooks.lab_notebooks(REPO), ids=lambda p: p.stem)
 def test_bundle_runs_alone_in_a_fresh_virtualenv(notebook, site_bundles, fresh_venv, tmp_path):
     folder = _unzip(site_bundles[notebook.stem], tmp_path / "empty")
-    pip = [str(fresh_venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    proc = subprocess.run(pip + ["-r", "requirements.txt"], cwd=folder, capture_output=True, text=True)
-    assert proc.returncode == 0, f"pip install -r requirements.txt failed:\n{proc.stderr[-3000:]}"
+    pip = [str(fresh_venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+           "--no-index", "--find-links", str(bundles.WHEELHOUSE)]
+    # from the parent folder: the package's wheel is found beside requirements.txt all the same
+    proc = subprocess.run(pip + ["-r", f"{folder.name}/requirements.txt"], cwd=folder.parent,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, f"pip install -r {folder.name}/requirements.txt failed:\n{proc.stderr[-3000:]}"
+    # the sizes the README announces are true (within 15 %)
+    sizes = bundles.INSTALL_SIZES
+    downloaded, venv_size = _downloaded_megabytes(fresh_venv), _megabytes(fresh_venv)
+    print(f"{notebook.stem}: {downloaded:.0f} MB of wheels, virtualenv {venv_size:.0f} MB")
+    assert abs(downloaded - sizes["download_mb"]) <= 0.15 * sizes["download_mb"], downloaded
+    assert abs(venv_size - sizes["venv_mb"]) <= 0.15 * sizes["venv_mb"], venv_size
+    readme = (folder / "LISEZMOI.md").read_text(encoding="utf-8")
+    assert f"environ {sizes['download_mb']} Mo" in readme and f"environ {sizes['venv_mb']} Mo" in readme
     # the test's own harness (not the lab's): nbclient, at the book's pinned version
     subprocess.run(pip + [next(l for l in (REPO / "requirements.txt").read_text().splitlines()
                                if l.startswith("nbclient=="))], check=True)

@@ -7,7 +7,11 @@ What is checked here, on the built site (`site` fixture), with the network cut o
 - every lab page has its two buttons, and their targets exist;
 - in headless Chromium: the JupyterLite UI loads, lists every lab, opens each one in French with no
   error dialog; the only request that leaves 127.0.0.1 is the pinned Pyodide on the CDN (the kernel
-  cannot start without network: that is what the offline kit is for, see test_offline_kit.py).
+  cannot start without network: that is what the offline kit is for, see test_offline_kit.py), and
+  with that request blocked a French notice says so within 20 s;
+- every lab reads like its book page: no MyST left as text, solutions folded until clicked, and every
+  link of every notebook followed (book pages through the site's address, files of the contents):
+  none answers 404; no checkpoint time is shown; « Repartir de la version publiée » is in the toolbar.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from bs4 import BeautifulSoup
 
 from browser import chromium_available, offline_page
 from conftest import REPO, serve_folder
-from booktools import buildcache, bundles, lite, notebooks
+from booktools import buildcache, bundles, lab_copies, lite, notebooks
 from booktools.wheels import normalise
 
 LABS = notebooks.lab_notebooks(REPO)
@@ -106,7 +110,11 @@ def test_every_lab_is_in_the_lite_contents_cleaned_with_the_notice(notebook, lit
     assert served["metadata"]["kernelspec"]["name"] == "python"
     assert all(not c.get("outputs") for c in served["cells"] if c["cell_type"] == "code")
     original = json.loads(notebook.read_text(encoding="utf-8"))
-    assert [c["source"] for c in served["cells"][1:]] == [c["source"] for c in original["cells"]]
+    code = [c["source"] for c in served["cells"] if c["cell_type"] == "code"]
+    assert code == [c["source"] for c in original["cells"] if c["cell_type"] == "code"]
+    for cell in served["cells"]:
+        if cell["cell_type"] == "markdown":
+            assert not lab_copies.raw_myst(cell["source"]), lab_copies.raw_myst(cell["source"])
     # and the data it reads, where load() finds it from labs/ (../datasets)
     package = json.loads((lite_dir / "files" / "datasets" / "datapackage.json").read_text(encoding="utf-8"))
     in_lite = {r["name"]: r for r in package["resources"]}
@@ -149,6 +157,53 @@ def served_site(site):
         yield url
 
 
+RENDERED_LINKS_JS = """() => Array.from(document.querySelectorAll('.jp-RenderedMarkdown a[href]'))
+  .map(a => ({href: a.href, raw: a.getAttribute('href'), text: a.innerText}))"""
+MARKDOWN_TEXT_JS = """() => Array.from(document.querySelectorAll('.jp-MarkdownCell .jp-RenderedMarkdown'))
+  .map(e => e.innerText).join('\\n')"""
+
+
+@pytest.mark.skipif(not chromium_available(), reason="needs Debian chromium")
+@pytest.mark.parametrize("notebook", LABS + [REPO / "ethics-charter" / "auto-evaluation.ipynb"], ids=lambda p: p.stem)
+def test_each_lab_reads_like_the_book_and_every_link_works(notebook, served_site, site):
+    """Rendered in JupyterLite: no raw MyST, solutions folded, every link followed (no 404)."""
+    address = lab_copies.site_address(REPO)
+    path = notebook.relative_to(REPO).as_posix()
+    with offline_page() as (page, traffic):
+        page.goto(f"{served_site}/lite/notebooks/index.html?path={path}")
+        page.wait_for_function(lite.UI_READY_JS, timeout=90_000)
+        page.wait_for_selector(".jp-MarkdownCell .jp-RenderedMarkdown", timeout=60_000)
+        page.wait_for_timeout(1000)
+        text = page.evaluate(MARKDOWN_TEXT_JS)
+        assert not re.search(r"\{(term|doc|ref|catalogue|warning|note|admonition)\}|^\s*(```|:::)", text, flags=re.M), \
+            f"{path}: MyST shown as text"
+        details = page.locator(".jp-RenderedMarkdown details")
+        if "Solution" in text:
+            assert details.count() >= 1 and all(d.get_attribute("open") is None for d in details.all())
+            solution = details.first
+            body = solution.locator("pre, code").first
+            assert not body.is_visible(), "the solution is shown before a click"
+            solution.locator("summary").click()
+            assert body.is_visible(), "the solution does not open on a click"
+        links = page.evaluate(RENDERED_LINKS_JS)
+        assert links, f"{path}: no link rendered"
+        followed = []
+        for link in links:
+            href = link["href"]
+            if href.startswith(address):  # the book, at its published address: served here by the site
+                target = f"{served_site}/{href[len(address):]}"
+            elif href.startswith(served_site):  # a file of the JupyterLite contents
+                target = href
+            else:
+                assert href.startswith("https://"), f"{path}: link {href}"
+                continue  # another site (pandas' documentation…): not reachable from the tests
+            response = page.request.get(target.split("#")[0])
+            assert response.status == 200, f"{path}: « {link['text']} » → {href}: {response.status}"
+            followed.append(href)
+        assert followed, f"{path}: no link to the book or the contents"
+        print(f"{path}: {len(followed)} liens suivis, {len(links) - len(followed)} vers d'autres sites")
+
+
 @pytest.mark.skipif(not chromium_available(), reason="needs Debian chromium")
 @pytest.mark.parametrize("notebook", LABS, ids=lambda p: p.stem)
 def test_each_lab_opens_in_french_with_no_error_dialog(notebook, served_site):
@@ -156,8 +211,26 @@ def test_each_lab_opens_in_french_with_no_error_dialog(notebook, served_site):
         page.goto(f"{served_site}/lite/notebooks/index.html?path=labs/{notebook.name}")
         page.wait_for_function(lite.UI_READY_JS, timeout=90_000)
         page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
-        page.wait_for_timeout(3000)  # let the kernel try to start (it cannot: no CDN)
+        # the Pyodide request is blocked (every host but 127.0.0.1 is): a French notice, within 20 s
+        # of the page's navigation, as the browser counts it (the test's own waits do not count)
+        page.wait_for_selector("#dq-python-notice", timeout=60_000)
+        notice = page.locator("#dq-python-notice")
+        shown_after = int(notice.get_attribute("data-shown-after-ms"))
+        print(f"{notebook.stem}: avis affiché {shown_after / 1000:.1f} s après le chargement de la page")
+        assert shown_after <= 20_000, f"the notice came {shown_after / 1000:.1f} s after the page load"
+        said = notice.inner_text()
+        assert notice.get_attribute("role") == "alert"
+        for words in ("Python n’a pas pu démarrer", "Pyodide", "pas de connexion", "proxy", "kit hors ligne",
+                      "téléchargez le lab (zip)"):
+            assert words in said, f"the notice does not say « {words} »: {said}"
+        kit = notice.locator("a", has_text="kit hors ligne")
+        assert page.request.get(kit.evaluate("a => a.href")).status == 200
+        assert page.request.get(notice.locator("a", has_text="zip").evaluate("a => a.href")).status == 200
+        notice.locator("button").click()
         assert NOTICE in page.locator(".jp-Notebook .jp-Cell").first.inner_text()
+        # « Repartir de la version publiée » is in sight; no misleading checkpoint time
+        assert page.locator(".jp-Toolbar .dq-repartir").first.is_visible()
+        assert "point de contrôle" not in page.locator("#top-panel-wrapper, #top-panel").first.inner_text()
         menus = page.locator(".lm-MenuBar-itemLabel").all_inner_texts()
         assert {"Fichier", "Édition", "Exécution", "Noyau"} <= set(menus), menus
         assert page.evaluate(DIALOG_JS) == []
@@ -179,7 +252,8 @@ def test_the_file_browser_lists_every_lab(served_site):
         listed = set(page.locator(".jp-DirListing-itemText").all_inner_texts())
         assert {nb.name for nb in LABS} <= listed, listed
         assert page.evaluate(DIALOG_JS) == []
-        assert not traffic.external and not traffic.failed_local
+        # the only way out: the check that the pinned Pyodide can be fetched (the French notice's)
+        assert set(traffic.external) <= {CDN + "pyodide.mjs"} and not traffic.failed_local
 
 
 def test_launch_url_matches_the_page_buttons():
@@ -190,12 +264,12 @@ def test_launch_url_matches_the_page_buttons():
 def test_a_broken_config_names_the_file_and_the_field(tmp_path):
     bad = tmp_path / "jupyter_lite_config.json"
     bad.write_text(json.dumps({"DataQuartiersLite": {"interface": "retro"}}))
-    with pytest.raises(lite.LiteError, match=re.escape(f"{bad}: field 'DataQuartiersLite.browser_wheels' must be a JSON array")):
+    with pytest.raises(lite.LiteError, match=re.escape(f"{bad} : le champ « DataQuartiersLite.browser_wheels » doit être une liste JSON")):
         lite.load_config(bad)
     config = json.loads((REPO / lite.CONFIG_FILE_NAME).read_text())
     config["DataQuartiersLite"]["interface"] = "retro"
     bad.write_text(json.dumps(config))
-    with pytest.raises(lite.LiteError, match="field 'DataQuartiersLite.interface' is 'retro'; expected 'notebooks' or 'lab'"):
+    with pytest.raises(lite.LiteError, match="le champ « DataQuartiersLite.interface » vaut « retro » ; attendu : « notebooks » ou « lab »"):
         lite.load_config(bad)
 
 
@@ -217,12 +291,11 @@ def test_inputs_digest_skips_only_unchanged_work(tmp_path):
     assert not buildcache.is_unchanged(cache, "work", buildcache.inputs_digest([folder], tmp_path))
 
 
-def test_rebuilt_zip_follows_its_notebook(tmp_path):
-    from booktools import bundles
-
+def test_rebuilt_zip_follows_its_notebook(tmp_path, site):
     dest, cache = tmp_path / "bundles", tmp_path / "cache"
     dest.mkdir()
-    zips = bundles.build_all(dest, REPO, cache_dir=cache)
+    links = bundles.default_links(REPO, site)
+    zips = bundles.build_all(dest, REPO, cache_dir=cache, links=links)
     stamps = {z.name: z.stat().st_mtime_ns for z in zips}
-    again = bundles.build_all(dest, REPO, cache_dir=cache)
+    again = bundles.build_all(dest, REPO, cache_dir=cache, links=links)
     assert {z.name: z.stat().st_mtime_ns for z in again} == stamps, "unchanged labs were zipped again"

@@ -1,14 +1,17 @@
 """The offline training kit: getting the pinned Pyodide safely, pruning it, and the kit in a browser
 with the network cut off.
 
-These machines cannot get the official Pyodide release (no compiled wheels) nor micropip 0.11.1,
-so the browser test builds the kit from a test-only partial distribution (`pyodide_partial.py`:
-npm core + pure wheels + a micropip stand-in). What it proves, in headless Chromium, with every
+These machines cannot get the official Pyodide 314 release (no compiled wheels), so the browser
+test builds the kit from a test-only partial distribution (`pyodide_partial.py`: npm core + pure
+wheels, micropip 0.11.1 the real one from PyPI). What it proves, in headless Chromium, with every
 request outside 127.0.0.1 recorded: the UI loads, the kernel boots to idle from the kit's own
 Pyodide, pure-Python cells run, the lab's data files are read from the kit, `import dataquartiers`
 loads the package's wheel from the kit's lock, an ipywidgets slider renders and follows the kernel,
 and there are **zero** requests outside 127.0.0.1. What it cannot prove here: pandas, geopandas,
-shapely and folium in the browser (their Pyodide builds are absent), hence the lab's own cells.
+shapely and folium in the browser (their Pyodide 314 builds are absent), hence the lab's own cells
+(they are run on Pyodide 0.27.7 by test_labs_in_pyodide.py). Also here: with the kit's Pyodide
+blocked, the French notice; « Repartir de la version publiée » puts a modified notebook back and
+restarts Python; the notebooks' links to the book are root-relative and answer 200.
 """
 
 from __future__ import annotations
@@ -84,14 +87,14 @@ def test_release_is_checked_against_the_published_digest_and_cached(release_serv
 
 def test_a_release_whose_sha256_differs_is_refused(release_server, tmp_path):
     base, tarball, _ = release_server
-    with pytest.raises(offline_kit.KitError, match="the published value is 0{64}: download refused"):
+    with pytest.raises(offline_kit.KitError, match="au lieu de la valeur publiée 0{64} : téléchargement refusé"):
         offline_kit.fetch_release(f"{base}/{tarball.name}", tmp_path / "cache", "0" * 64)
-    assert not list((tmp_path / "cache").iterdir()), "a refused download was kept"
+    assert not list((tmp_path / "cache").glob("*.tar.bz2")), "a refused download was kept"
 
 
 def test_no_network_gives_a_hint_to_use_a_local_copy(tmp_path):
     port = free_port()  # nothing listens there
-    with pytest.raises(offline_kit.KitError, match="make offline-kit PYODIDE=/path/to/pyodide-314.0.6.tar.bz2"):
+    with pytest.raises(offline_kit.KitError, match="make offline-kit PYODIDE=/chemin/vers/pyodide-314.0.6.tar.bz2"):
         offline_kit.fetch_release(f"http://127.0.0.1:{port}/pyodide-314.0.6.tar.bz2", tmp_path, "0" * 64)
 
 
@@ -100,7 +103,7 @@ def test_a_tarball_with_members_outside_pyodide_is_refused(tmp_path):
     with tarfile.open(bad, "w:bz2") as tar:
         info = tarfile.TarInfo("etc/passwd")
         tar.addfile(info, io.BytesIO(b""))
-    with pytest.raises(offline_kit.KitError, match="unexpected member 'etc/passwd'"):
+    with pytest.raises(offline_kit.KitError, match="élément inattendu « etc/passwd »"):
         offline_kit.unpack_release(bad, tmp_path / "out")
 
 
@@ -108,20 +111,20 @@ def test_a_local_official_tarball_must_match_the_pinned_sha256(release_server, t
     _, tarball, digest = release_server
     config = lite.load_config(REPO / lite.CONFIG_FILE_NAME)
     config.offline_kit = dict(config.offline_kit, sha256="f" * 64)
-    with pytest.raises(offline_kit.KitError, match=f"sha256 is {digest}, the pinned value"):
+    with pytest.raises(offline_kit.KitError, match=f"sha256 {digest}, alors que la valeur fixée"):
         offline_kit.open_distribution(str(tarball), config, tmp_path / "cache")
 
 
 def test_a_folder_that_is_not_a_distribution_is_refused(tmp_path):
     config = lite.load_config(REPO / lite.CONFIG_FILE_NAME)
-    with pytest.raises(offline_kit.KitError, match=r"not a Pyodide distribution \(missing pyodide.mjs"):
+    with pytest.raises(offline_kit.KitError, match=r"pas une distribution de Pyodide \(il manque pyodide.mjs"):
         offline_kit.open_distribution(str(tmp_path), config, tmp_path / "cache")
 
 
 def test_a_complete_kit_refuses_a_distribution_with_gaps(tmp_path):
     """Without partial=True (tests only), every needed package file must be there."""
     lock = lite.npm_pyodide_lock()
-    with pytest.raises(offline_kit.KitError, match=r"lacks \d+ needed package file\(s\): .*numpy-2.4.6"):
+    with pytest.raises(offline_kit.KitError, match=r"il manque .* \d+ fichier\(s\) de paquet .*numpy-2.4.6"):
         offline_kit.prune_distribution(lite.PYODIDE_NPM_DIR, tmp_path / "out", lock, ["pandas"], [])
 
 
@@ -138,6 +141,8 @@ def test_the_kit_needs_every_lab_import(tmp_path):
 
 @pytest.fixture(scope="module")
 def kit(site, tmp_path_factory):
+    if pyodide_partial.ready():
+        pytest.skip(pyodide_partial.ready())
     work = tmp_path_factory.mktemp("kit")
     pyodide_partial.build_partial_distribution(work / "pyodide")
     report = offline_kit.build_kit(site, work / "out", pyodide=str(work / "pyodide"), partial=True,
@@ -249,3 +254,48 @@ def test_kit_runs_a_lab_kernel_with_zero_requests_outside_127_0_0_1(kit):
         assert page.evaluate("() => document.querySelectorAll('.jp-Dialog').length") == 0
         assert traffic.external == [], f"requests outside 127.0.0.1: {sorted(set(traffic.external))}"
         assert not traffic.failed_local, traffic.failed_local
+
+
+@pytest.mark.skipif(not chromium_available(), reason="needs Debian chromium")
+def test_kit_with_its_pyodide_blocked_says_so_in_french(kit):
+    site = Path(kit.folder) / "site"
+    with serve_folder(site) as url, offline_page() as (page, traffic):
+        page.route("**/static/pyodide/**", lambda route: route.abort())
+        page.goto(f"{url}/lite/notebooks/index.html?path=labs/prise-en-main.ipynb")
+        page.wait_for_selector("#dq-python-notice", timeout=60_000)
+        assert int(page.locator("#dq-python-notice").get_attribute("data-shown-after-ms")) <= 20_000
+        said = page.locator("#dq-python-notice").inner_text()
+        assert "Python n’a pas pu démarrer" in said and "kit hors ligne" in said and "zip" in said
+
+
+@pytest.mark.skipif(not chromium_available(), reason="needs Debian chromium")
+def test_kit_start_again_from_the_published_lab_and_links_to_the_book(kit):
+    site = Path(kit.folder) / "site"
+    with serve_folder(site) as url, offline_page() as (page, traffic):
+        page.goto(f"{url}/lite/notebooks/index.html?path=labs/prise-en-main.ipynb")
+        page.wait_for_function(lite.UI_READY_JS, timeout=90_000)
+        page.wait_for_function(lite.KERNEL_IDLE_JS, timeout=240_000, polling=250)
+        assert page.locator("#dq-python-notice").count() == 0, "the notice shows while Python started"
+        # the links to the book are root-relative in the kit, and every one answers
+        hrefs = page.evaluate("() => Array.from(document.querySelectorAll('.jp-RenderedMarkdown a[href]')).map(a => a.href)")
+        book = [h for h in hrefs if h.startswith(url) and "/lite/" not in h]
+        assert book, hrefs
+        for href in book:
+            assert page.request.get(href.split("#")[0]).status == 200, href
+        # a trainee changes the notebook, then starts again from the published lab
+        first = len(page.evaluate(CELL_SOURCES))
+        _run(page, "x = 41 + 1")
+        assert len(page.evaluate(CELL_SOURCES)) == first + 1
+        page.locator(".jp-Toolbar .dq-repartir").first.click()
+        dialog = page.locator(".jp-Dialog")
+        assert "Repartir de la version publiée ?" in dialog.inner_text()
+        dialog.locator("button", has_text="Repartir").click()
+        page.wait_for_function(f"() => window.jupyterapp.shell.currentWidget.content.model.cells.length === {first}")
+        page.wait_for_function(lite.KERNEL_IDLE_JS, timeout=240_000, polling=250)
+        assert "x = 41 + 1" not in page.evaluate(CELL_SOURCES)
+        assert "NameError" in json.dumps(_run(page, "x")), "Python was not restarted"
+        assert traffic.external == []
+
+
+CELL_SOURCES = """() => { const cells = window.jupyterapp.shell.currentWidget.content.model.cells; const r = [];
+  for (let i = 0; i < cells.length; i++) r.push(cells.get(i).sharedModel.getSource()); return r; }"""
