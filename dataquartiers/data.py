@@ -62,6 +62,21 @@ class DonneesError(Exception):
                 for i, line in enumerate(str(self).splitlines() or [""])]
 
 
+class LabValueError(DonneesError, ValueError):
+    """A value given to a function of the library cannot be used (French message, no traceback)."""
+
+
+class LabTypeError(DonneesError, TypeError):
+    """An object of the wrong kind was given to a function of the library."""
+
+
+class LabKeyError(DonneesError, KeyError):
+    """A column (or key) the function needs is absent; the message lists what there is."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; this one is a sentence
+        return self.args[0]
+
+
 def datasets_dir() -> Path:
     """Where the data package lives.
 

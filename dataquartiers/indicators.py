@@ -11,6 +11,8 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
+from .data import LabKeyError, LabValueError
+
 
 def min_max(values: pd.Series) -> pd.Series:
     """Rescale to [0, 1]: 0 for the smallest value, 1 for the largest (NA stays NA).
@@ -45,12 +47,12 @@ def composite(df: pd.DataFrame, weights: Mapping[str, float], *, normalise=min_m
     missing all of them is NA.
     """
     if not weights:
-        raise ValueError("composite: give at least one column and its weight")
+        raise LabValueError("composite : donnez au moins une colonne et son poids")
     missing = [c for c in weights if c not in df.columns]
     if missing:
-        raise KeyError(f"composite: no column {missing} (columns: {', '.join(map(str, df.columns))})")
+        raise LabKeyError(f"composite : pas de colonne {', '.join(map(str, missing))} (colonnes : {', '.join(map(str, df.columns))})")
     if any(w < 0 for w in weights.values()) or sum(weights.values()) == 0:
-        raise ValueError("composite: weights must be non-negative and not all zero")
+        raise LabValueError("composite : les poids doivent être positifs ou nuls, et pas tous nuls")
     parts = {}
     for column in weights:
         x = normalise(df[column])
@@ -128,7 +130,7 @@ def share_below_by_row(df: pd.DataFrame, threshold: float, prefix: str) -> pd.Se
     columns = {k: f"{prefix}_{k}" for k in FILOSOFI_POINTS}
     missing = [c for c in columns.values() if c not in df.columns]
     if missing:
-        raise KeyError(f"share_below_by_row: no column {missing}")
+        raise LabKeyError(f"share_below_by_row : pas de colonne {', '.join(missing)}")
     return df.apply(lambda row: share_below(threshold, {k: row[c] for k, c in columns.items()}), axis=1)
 
 
