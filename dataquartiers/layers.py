@@ -119,6 +119,18 @@ def _normalised(layer, kind: str, name: str):
     return out
 
 
+def _covered_places(name: str, shown: int = 8) -> str:
+    """« name » (Marseille, Aubagne…): the communes a layer covers, arrondissements counted once."""
+    from .data import _PARENT, coverage
+
+    level, codes = coverage(name)
+    if level != "commune":
+        return f"« {name} »"
+    communes = sorted({_PARENT.get(c, c) for c in codes})
+    names = ", ".join(name_of(c) for c in communes[:shown]) + (f" et {len(communes) - shown} autres" if len(communes) > shown else "")
+    return f"« {name} » ({names})"
+
+
 def _layer(kind: str, territory: str, *, one_per: str):
     """Every feature of `kind` contours in the territory: for each commune (or each code), the
     features of the first resource that has it (packs first, then the most recent edition)."""
@@ -128,9 +140,8 @@ def _layer(kind: str, territory: str, *, one_per: str):
     for name, res in _candidates(is_contours(kind)):
         try:
             layer = load(name, territory=territory)
-        except UnknownTerritoryError as err:
-            text = str(err)
-            covered.append(f"« {name} » " + text[text.index(" couvre ") + 1:].rstrip(".") if " couvre " in text else name)
+        except UnknownTerritoryError:
+            covered.append(_covered_places(name))
             continue
         frame = _normalised(layer, kind, name)
         code = frame[OUT_COLUMNS[kind][0]]
