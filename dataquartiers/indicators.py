@@ -143,3 +143,36 @@ def non_take_up(beneficiaries: pd.Series, eligible: pd.Series) -> pd.Series:
     b = pd.to_numeric(beneficiaries, errors="coerce").astype("float64")
     e = pd.to_numeric(eligible, errors="coerce").astype("float64").replace(0, np.nan)
     return 100 * (1 - b / e)
+
+
+def table_fr(df: pd.DataFrame, decimals: int | Mapping[str, int] = 1, *, caption: str | None = None,
+             na: str = "—", index: bool = False):
+    """A table as a lab shows it: every number written the French way (`format_fr`), missing
+    values as `na`, text escaped, and no row numbers unless the index means something.
+
+    `decimals`: one number for every non-integer column, or a mapping column → decimals (integer
+    columns get 0 unless the mapping says otherwise). Returns a pandas Styler, to display.
+    """
+    def places(column) -> int:
+        if isinstance(decimals, Mapping) and column in decimals:
+            return decimals[column]
+        kind = getattr(df[column].dtype, "kind", "O")
+        if kind in "iu" or str(df[column].dtype) in ("Int64", "Int32", "UInt64"):
+            return 0
+        return decimals if isinstance(decimals, int) else 1
+
+    formats = {}
+    for column in df.columns:
+        if pd.api.types.is_bool_dtype(df[column]):
+            formats[column] = lambda v: na if pd.isna(v) else ("oui" if v else "non")
+        elif pd.api.types.is_numeric_dtype(df[column]):
+            formats[column] = (lambda v, d=places(column): na if pd.isna(v) else format_fr(v, d))
+    styler = df.style.format(formatter=formats, na_rep=na, escape="html")
+    if index:
+        if pd.api.types.is_numeric_dtype(df.index):
+            styler = styler.format_index(lambda v: format_fr(v, 0), axis="index")
+    else:
+        styler = styler.hide(axis="index")
+    if caption:
+        styler = styler.set_caption(caption)
+    return styler

@@ -55,8 +55,8 @@ def qpv_geography(res: dict, codes=()) -> str:
 class MissingLayer(UnknownTerritoryError):
     """A layer the data package does not have for a territory; the message says how to get it."""
 
-    def __init__(self, layer: str, territory: str, covered: str = "", removes: str = ""):
-        self.layer, self.territory, self.covered, self.removes = layer, territory, covered, removes
+    def __init__(self, layer: str, territory: str, covered: str = "", removes: str = "", how: str = ""):
+        self.layer, self.territory, self.covered, self.removes, self.how = layer, territory, covered, removes, how
         super().__init__(self.explain(removes))
 
     def explain(self, removes: str = "") -> str:
@@ -64,7 +64,7 @@ class MissingLayer(UnknownTerritoryError):
         lines = [f"Couche manquante : {self.layer} pour {label}."]
         if removes:
             lines.append(f"Ce que cela retire à l'analyse : {removes}.")
-        lines.append(how_to_get(self.territory))
+        lines.append(self.how or how_to_get(self.territory))
         if self.covered:
             lines.append(f"Les données du paquet couvrent : {self.covered}.")
         return "\n".join(lines)
@@ -164,13 +164,21 @@ QPV_LISTS = {"2024": ("qpv2024_communes", "code_qp", "lib_qp"), "2015": ("qpv_de
 
 
 @reads(*(name for name, _, _ in QPV_LISTS.values()))
-def qpv_list(territory: str, geography: str = "2024") -> pd.DataFrame:
+def qpv_list(territory: str, geography: str = "2024", *, if_missing: str | None = None) -> pd.DataFrame:
     """The QPV of a territory in one geography (code and name), from the tables without contours.
 
-    2024: the ANCT list of the 2024 QPV and their communes; 2015: the national QPV tables.
+    2024: the ANCT list of the 2024 QPV and their communes; 2015: the national QPV tables. With
+    `if_missing` (what the lab loses), a territory without QPV in that geography gets a note and
+    an empty table instead of an error.
     """
     name, code, label = QPV_LISTS[str(geography)]
-    table = load(name, territory=territory)
+    try:
+        table = load(name, territory=territory)
+    except UnknownTerritoryError as err:
+        if if_missing is None:
+            raise
+        say(f"{err}\nCe que cela retire à l'analyse : {if_missing}.")
+        return pd.DataFrame({"code_qp": pd.Series(dtype="string"), "nom_qp": pd.Series(dtype="string")})
     return (table[[code, label]].rename(columns={code: "code_qp", label: "nom_qp"})
             .drop_duplicates("code_qp").sort_values("code_qp").reset_index(drop=True))
 
@@ -185,7 +193,7 @@ def _partial_note(gdf, territory: str, geography: str) -> list[str]:
     return [f"{r.nom_qp} ({r.code_qp})" for r in missing.itertuples()]
 
 
-@reads(where=is_contours("qpv"))
+@reads(*(name for name, _, _ in QPV_LISTS.values()), where=is_contours("qpv"))
 def qpv_contours(territory: str, geography: str | None = None, *, if_missing: str | None = None,
                  quiet: bool = False):
     """QPV contours of a territory (commune, arrondissement, EPCI or department code).
@@ -219,7 +227,7 @@ def qpv_contours(territory: str, geography: str | None = None, *, if_missing: st
     return gdf
 
 
-@reads(where=is_contours("iris"))
+@reads("filosofi_iris_2018", where=is_contours("iris"))
 def iris_contours(territory: str, *, if_missing: str | None = None, quiet: bool = False):
     """IRIS contours of a territory (commune, arrondissement, EPCI or department code).
 
@@ -301,18 +309,74 @@ def territory_outline(territory: str):
     return gdf
 
 
+#: The derived 2015 → 2024 overlap shipped for Marseille, under the columns qpv_2015_2024 returns.
+OVERLAP_TABLE = "qpv_2015_2024_marseille"
+OVERLAP_COLUMNS = {"code_qp_2015": "code_qp_2015", "nom_qp_2015": "nom_qp_2015", "code_qp_2024": "code_qp_2024",
+                   "lib_qp_2024": "nom_qp_2024", "inter_ha": "surface_commune_ha",
+                   "part_of_2015_area": "part_du_qpv_2015", "part_of_2024_area": "part_du_qpv_2024"}
+
+
+@reads(OVERLAP_TABLE, *(name for name, _, _ in QPV_LISTS.values()), where=is_contours("qpv"))
+def qpv_2015_2024(territory: str, *, if_missing: str | None = None) -> pd.DataFrame | None:
+    """How the 2015 QPV of a territory overlap its 2024 QPV: one row per pair that overlaps, with
+    the common surface (ha), its share of the 2015 QPV and its share of the 2024 QPV.
+
+    From the derived table shipped for Marseille when it covers the territory, else computed from
+    the contours of both geographies when the data package has them (Lambert-93; pairs under
+    0.01 ha left out). Either way a derived table, not an official correspondence.
+    """
+    try:
+        table = load(OVERLAP_TABLE, territory=territory)
+        out = table[list(OVERLAP_COLUMNS)].rename(columns=OVERLAP_COLUMNS)
+        out.attrs["source"] = OVERLAP_TABLE
+        return out.reset_index(drop=True)
+    except UnknownTerritoryError:
+        pass
+    try:
+        old = qpv_contours(territory, "2015", quiet=True)
+        new = qpv_contours(territory, "2024", quiet=True)
+    except MissingLayer:
+        err = MissingLayer("contours des QPV dans les deux géographies (2015 et 2024)", territory, how=(
+            f"Pour les obtenir : les contours 2024 avec `make territory CODE={territory}` (ou make_pack) sur un "
+            "ordinateur connecté ; ceux de 2015 sont publiés par l'ANCT (jeu « Quartiers prioritaires de la politique "
+            "de la ville (QPV) » de data.gouv.fr) : déclarez-les dans datasets/datapackage.json avec la granularité "
+            "qpv et \"qpv_geography\": \"2015\" (voir le LISEZMOI du lab)."))
+        if if_missing is None:
+            raise err from None
+        say(err.explain(if_missing))
+        return None
+    import geopandas as gpd
+
+    a = old[["code_qp", "nom_qp", "geometry"]].to_crs(2154).rename(columns={"code_qp": "code_qp_2015", "nom_qp": "nom_qp_2015"})
+    b = new[["code_qp", "nom_qp", "geometry"]].to_crs(2154).rename(columns={"code_qp": "code_qp_2024", "nom_qp": "nom_qp_2024"})
+    a["_aire_2015"], b["_aire_2024"] = a.geometry.area, b.geometry.area
+    pieces = gpd.overlay(a, b, how="intersection", keep_geom_type=True)
+    pieces["surface_commune_ha"] = (pieces.geometry.area / 10_000).round(2)
+    pieces = pieces[pieces["surface_commune_ha"] >= 0.01]
+    pieces["part_du_qpv_2015"] = (pieces.geometry.area / pieces["_aire_2015"]).round(4)
+    pieces["part_du_qpv_2024"] = (pieces.geometry.area / pieces["_aire_2024"]).round(4)
+    out = pd.DataFrame(pieces[list(OVERLAP_COLUMNS.values())]).reset_index(drop=True)
+    out.attrs["source"] = "calculé à partir des contours"
+    return out
+
+
+def _named_iris(res: dict) -> bool:
+    """A resource by IRIS with a code and a name column (and a territory field)."""
+    fields = {f.get("name", "").lower() for f in res.get("schema", {}).get("fields", [])}
+    return (res.get("granularity") == "iris" and bool(res.get("territory"))
+            and any(c in fields for c in CODE_FIELDS["iris"]) and any(n in fields for n in NAME_FIELDS["iris"]))
+
+
+@reads(where=_named_iris)
 def iris_names(territory: str) -> pd.Series:
     """The name of each IRIS of a territory (index: IRIS code), from every resource that has it."""
     names = {}
     for name, res in resources().items():
-        if res.get("granularity") != "iris" or not res.get("territory"):
+        if not _named_iris(res):
             continue
-        fields = {f["name"] for f in res.get("schema", {}).get("fields", [])}
-        lower = {f.lower(): f for f in fields}
-        code = next((lower[c] for c in CODE_FIELDS["iris"] if c in lower), None)
-        label = next((lower[c] for c in NAME_FIELDS["iris"] if c in lower), None)
-        if not code or not label:
-            continue
+        fields = {f["name"].lower(): f["name"] for f in res.get("schema", {}).get("fields", [])}
+        code = next(fields[c] for c in CODE_FIELDS["iris"] if c in fields)
+        label = next(fields[c] for c in NAME_FIELDS["iris"] if c in fields)
         try:
             table = load(name, territory=territory)
         except UnknownTerritoryError:
