@@ -78,6 +78,12 @@ def how_to_get(territory: str) -> str:
             "vos propres fichiers dans datasets/datapackage.json (voir le LISEZMOI du lab).")
 
 
+#: Where the 2015 QPV contours come from (no territory pack makes them: the 2024 geography is in force).
+HOW_2015 = ("les contours des QPV de 2015 sont publiés par l'ANCT (jeu « Quartiers prioritaires de la politique de la "
+            "ville (QPV) » de data.gouv.fr) : déclarez-les dans datasets/datapackage.json avec la granularité qpv et "
+            "\"qpv_geography\": \"2015\" (voir le LISEZMOI du lab).")
+
+
 def say(text: str) -> None:
     """A note for the trainee, in the output of the cell where it matters."""
     print("⚠ " + text.replace("\n", "\n  "))
@@ -211,7 +217,7 @@ def qpv_contours(territory: str, geography: str | None = None, *, if_missing: st
             gdf = None
     if gdf is None:
         what = LAYER_NAMES["qpv"] + (f", géographie {geography}" if geography else "")
-        err = MissingLayer(what, territory, covered)
+        err = MissingLayer(what, territory, covered, how="Pour les obtenir : " + HOW_2015 if str(geography) == "2015" else "")
         if if_missing is None:
             raise err
         say(err.explain(if_missing))
@@ -338,9 +344,7 @@ def qpv_2015_2024(territory: str, *, if_missing: str | None = None) -> pd.DataFr
     except MissingLayer:
         err = MissingLayer("contours des QPV dans les deux géographies (2015 et 2024)", territory, how=(
             f"Pour les obtenir : les contours 2024 avec `make territory CODE={territory}` (ou make_pack) sur un "
-            "ordinateur connecté ; ceux de 2015 sont publiés par l'ANCT (jeu « Quartiers prioritaires de la politique "
-            "de la ville (QPV) » de data.gouv.fr) : déclarez-les dans datasets/datapackage.json avec la granularité "
-            "qpv et \"qpv_geography\": \"2015\" (voir le LISEZMOI du lab)."))
+            f"ordinateur connecté ; {HOW_2015}"))
         if if_missing is None:
             raise err from None
         say(err.explain(if_missing))
