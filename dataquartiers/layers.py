@@ -315,6 +315,41 @@ def territory_outline(territory: str):
     return gdf
 
 
+def is_job_offers(res: dict) -> bool:
+    """A test on a resource descriptor: geolocated job offers (points with a ROME code)."""
+    fields = {f.get("name") for f in res.get("schema", {}).get("fields", [])}
+    return res.get("granularity") == "point" and {"code_rome", "latitude", "longitude"} <= fields
+
+
+@reads(where=is_job_offers)
+def job_offers(territory: str, *, if_missing: str | None = None):
+    """Every job offer of the files that have offers in the territory (the whole file: an offer
+    just outside the territory is still near its quartiers), or None with a note.
+
+    A file of offers is found by what it is: granularity `point`, columns `code_rome`, `latitude`,
+    `longitude` (and a territory field for the commune of the offer).
+    """
+    found = []
+    for name, res in sorted(resources().items()):
+        if not is_job_offers(res) or not res.get("territory"):
+            continue
+        try:
+            load(name, territory=territory)
+        except UnknownTerritoryError:
+            continue
+        found.append(load(name).assign(source=name))
+    if not found:
+        err = MissingLayer("offres d'emploi géolocalisées", territory, how=(
+            "Pour les obtenir : France Travail publie ses offres par une API ouverte (inscription gratuite sur "
+            "francetravail.io) ; gardez le code ROME, le type de contrat, la commune et les coordonnées, puis "
+            "déclarez le fichier dans datasets/datapackage.json avec la granularité point (voir le LISEZMOI du lab)."))
+        if if_missing is None:
+            raise err
+        say(err.explain(if_missing))
+        return None
+    return pd.concat(found, ignore_index=True)
+
+
 #: The derived 2015 → 2024 overlap shipped for Marseille, under the columns qpv_2015_2024 returns.
 OVERLAP_TABLE = "qpv_2015_2024_marseille"
 OVERLAP_COLUMNS = {"code_qp_2015": "code_qp_2015", "nom_qp_2015": "nom_qp_2015", "code_qp_2024": "code_qp_2024",
