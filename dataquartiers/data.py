@@ -54,24 +54,31 @@ class DonneesError(Exception):
     """An error of the labs' library: its message is a French sentence saying what to do.
 
     In a notebook, IPython shows `_render_traceback_()` instead of the Python traceback: the
-    trainee reads the message, not the library's internals.
+    trainee reads a French heading and the message, not the library's internals.
     """
 
+    label = "Erreur"
+
     def _render_traceback_(self) -> list[str]:
-        return [f"\x1b[1;31m{type(self).__name__}\x1b[0m : {line}" if i == 0 else line
-                for i, line in enumerate(str(self).splitlines() or [""])]
+        return [f"\x1b[1;31m{self.label}\x1b[0m", *(str(self).splitlines() or [""])]
 
 
 class LabValueError(DonneesError, ValueError):
     """A value given to a function of the library cannot be used (French message, no traceback)."""
 
+    label = "Valeur impossible"
+
 
 class LabTypeError(DonneesError, TypeError):
     """An object of the wrong kind was given to a function of the library."""
 
+    label = "Objet inattendu"
+
 
 class LabKeyError(DonneesError, KeyError):
     """A column (or key) the function needs is absent; the message lists what there is."""
+
+    label = "Colonne absente"
 
     def __str__(self) -> str:  # KeyError quotes its message; this one is a sentence
         return self.args[0]
@@ -97,20 +104,26 @@ def datasets_dir() -> Path:
 
 
 class UnknownResourceError(DonneesError, KeyError):
+    label = "Jeu de données inconnu"
+
     def __str__(self) -> str:  # KeyError quotes its message; this one is a sentence
         return self.args[0]
 
 
 class UnknownTerritoryError(DonneesError, ValueError):
-    pass
+    label = "Territoire hors des données"
 
 
 class DatasetFileError(DonneesError, ValueError):
     """A file of the data package cannot be read as its descriptor says."""
 
+    label = "Fichier de données illisible"
+
 
 class DatasetMetadataError(DatasetFileError):
     """A resource of datapackage.json lacks what every shipped file must say (licence, provenance…)."""
+
+    label = "Description de données incomplète"
 
 
 # --- the data package -----------------------------------------------------------------------
@@ -335,9 +348,20 @@ def _grid_squares(ids: pd.Series, spec: dict, path: Path):
 
 
 def _read(res: dict, folder: Path):
+    """The file of a resource, typed per its schema (a copy from a small cache of recent reads:
+    a lab reads the same national file several times, through several functions)."""
     path = folder / res["path"]
     if not path.exists():
         raise DatasetFileError(f"{path} : fichier du jeu de données « {res['name']} » introuvable")
+    return _read_cached(str(path), path.stat().st_mtime_ns, json.dumps(res, sort_keys=True)).copy()
+
+
+@lru_cache(maxsize=12)
+def _read_cached(path_text: str, mtime: int, descriptor: str):
+    return _read_file(json.loads(descriptor), Path(path_text))
+
+
+def _read_file(res: dict, path: Path):
     fmt = res.get("format", path.suffix.lstrip("."))
     fields = res.get("schema", {}).get("fields", [])
     string_fields = [f["name"] for f in fields if f.get("type", "string") == "string"]
@@ -617,14 +641,26 @@ def _covered(res: dict, df: pd.DataFrame, folder: Path) -> str:
     return f"couvre {len(covered)} {unit}{plural} : {', '.join(shown)}{more}."
 
 
-def load(name: str, territory: str | None = None, *, folder: Path | None = None):
+def say(text: str) -> None:
+    """A note for the trainee, in the output of the cell where it matters."""
+    print("⚠ " + text.replace("\n", "\n  "))
+
+
+def load(name: str, territory: str | None = None, *, folder: Path | None = None, if_missing: str | None = None):
     """A dataset of `datasets/` as a DataFrame (or a GeoDataFrame in WGS84 for geometries).
 
     `territory`: a commune code (``"35238"``), an EPCI SIREN (``"243500139"``) or a department
     (``"35"``); the rows outside it are dropped. For data by department (or region, EPCI), the
     rows of the departments the territory lies in are kept. A territory the dataset does not
-    cover raises UnknownTerritoryError listing what it covers.
+    cover raises UnknownTerritoryError listing what it covers — or, with `if_missing` (what the
+    lab loses without it), prints that as a note and returns None.
     """
+    if if_missing is not None:
+        try:
+            return load(name, territory, folder=folder)
+        except UnknownTerritoryError as err:
+            say(f"{err}\nCe que cela retire à l'analyse : {if_missing}.")
+            return None
     folder = Path(folder) if folder else datasets_dir()
     res = resource(name, folder)
     df = _read(res, folder)

@@ -95,6 +95,8 @@ NATIONAL_FILES: dict[str, NationalFile] = {
 class FetchError(DonneesError, RuntimeError):
     """A national file could not be fetched; the message says why and what to do."""
 
+    label = "Téléchargement impossible"
+
 
 def cache_dir() -> Path:
     """Where downloads are kept: `DQ_CACHE`, or the user's cache folder (`~/.cache/dataquartiers`)."""

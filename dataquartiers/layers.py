@@ -22,7 +22,7 @@ import re
 
 import pandas as pd
 
-from .data import UnknownTerritoryError, datasets_dir, load, name_of, reads, resolve_territory, resources
+from .data import UnknownTerritoryError, datasets_dir, load, name_of, reads, resolve_territory, resources, say
 
 QPV_COLUMNS = ["code_qp", "nom_qp", "geometry"]
 IRIS_COLUMNS = ["code_iris", "nom_iris", "geometry"]
@@ -55,6 +55,8 @@ def qpv_geography(res: dict, codes=()) -> str:
 class MissingLayer(UnknownTerritoryError):
     """A layer the data package does not have for a territory; the message says how to get it."""
 
+    label = "Couche manquante"
+
     def __init__(self, layer: str, territory: str, covered: str = "", removes: str = "", how: str = ""):
         self.layer, self.territory, self.covered, self.removes, self.how = layer, territory, covered, removes, how
         super().__init__(self.explain(removes))
@@ -82,11 +84,6 @@ def how_to_get(territory: str) -> str:
 HOW_2015 = ("les contours des QPV de 2015 sont publiés par l'ANCT (jeu « Quartiers prioritaires de la politique de la "
             "ville (QPV) » de data.gouv.fr) : déclarez-les dans datasets/datapackage.json avec la granularité qpv et "
             "\"qpv_geography\": \"2015\" (voir le LISEZMOI du lab).")
-
-
-def say(text: str) -> None:
-    """A note for the trainee, in the output of the cell where it matters."""
-    print("⚠ " + text.replace("\n", "\n  "))
 
 
 def _field(df: pd.DataFrame, candidates) -> str | None:
@@ -347,7 +344,75 @@ def job_offers(territory: str, *, if_missing: str | None = None):
             raise err
         say(err.explain(if_missing))
         return None
-    return pd.concat(found, ignore_index=True)
+    offers = pd.concat(found, ignore_index=True)
+    offers.attrs["descripteurs"] = [resources()[name] for name in sorted(set(offers["source"]))]
+    return offers
+
+
+def _has_field(granularity: str, field: str):
+    def test(res: dict) -> bool:
+        return res.get("granularity") == granularity and field in {f.get("name") for f in res.get("schema", {}).get("fields", [])}
+    return test
+
+
+#: Land-surface temperature by 200 m square (a Landsat image crossed with the INSEE grid).
+is_surface_temperature = _has_field("carreau_200m", "land_surface_temperature")
+#: Exposure to heat by IRIS from the local climate zones (LCZ) of the CEREMA.
+is_lcz_score = _has_field("iris", "heat_score")
+
+
+@reads(where=lambda res: is_surface_temperature(res) or is_contours("commune")(res))
+def temperature_squares(territory: str, *, if_missing: str | None = None):
+    """The 200 m squares with a land-surface temperature whose centre lies in the territory (its
+    own outline: an arrondissement keeps its squares, not the whole city's), or None with a note."""
+    import geopandas as gpd
+
+    from .geo import within_polygons
+
+    try:
+        outline = territory_outline(territory)
+    except MissingLayer as err:
+        found = None
+        missing = err
+    else:
+        pieces = [load(name).assign(source=name) for name, res in sorted(resources().items()) if is_surface_temperature(res)]
+        found = None
+        if pieces:
+            squares = gpd.GeoDataFrame(pd.concat(pieces, ignore_index=True), geometry="geometry", crs="EPSG:4326")
+            inside = squares[within_polygons(squares, outline).to_numpy()]
+            found = inside.reset_index(drop=True) if len(inside) else None
+        missing = MissingLayer("température de surface par carreau de 200 m", territory, how=(
+            "Pour l'obtenir : une image Landsat (USGS, domaine public) croisée avec la grille de 200 m de l'INSEE "
+            "(Filosofi carroyé), comme l'a fait l'enquête de Mediapart pour Marseille ; déclarez le fichier dans "
+            "datasets/datapackage.json avec la granularité carreau_200m et une colonne land_surface_temperature."))
+    if found is None:
+        if if_missing is None:
+            raise missing
+        say(missing.explain(if_missing))
+    return found
+
+
+@reads(where=is_lcz_score)
+def lcz_exposure(territory: str, *, if_missing: str | None = None) -> pd.DataFrame | None:
+    """The LCZ heat score (High / Medium / Low) of each IRIS of the territory, or None with a note."""
+    pieces = []
+    for name, res in sorted(resources().items()):
+        if is_lcz_score(res) and res.get("territory"):
+            try:
+                layer = load(name, territory=territory)
+            except UnknownTerritoryError:
+                continue
+            pieces.append(pd.DataFrame({"code_iris": layer["code_iris"].astype("string"), "heat_score": layer["heat_score"]}))
+    if not pieces:
+        err = MissingLayer("zones climatiques locales (LCZ) par IRIS", territory, how=(
+            "Pour les obtenir : le CEREMA publie les zones climatiques locales des grandes aires urbaines (LCZ 2022, "
+            "data.gouv.fr) ; ramenez-les à l'IRIS (la zone la plus fréquente) et déclarez le fichier dans "
+            "datasets/datapackage.json avec la granularité iris et une colonne heat_score (High, Medium, Low)."))
+        if if_missing is None:
+            raise err
+        say(err.explain(if_missing))
+        return None
+    return pd.concat(pieces, ignore_index=True).drop_duplicates("code_iris")
 
 
 #: The derived 2015 → 2024 overlap shipped for Marseille, under the columns qpv_2015_2024 returns.

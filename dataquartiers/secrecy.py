@@ -62,6 +62,8 @@ def format_count(value: float) -> str:
 class SecrecyError(DonneesError, ValueError):
     """A table about to be shown holds counts under the threshold."""
 
+    label = "Secret statistique"
+
 
 def check_displayable(df: pd.DataFrame, count_columns: Iterable[str], *, name: str = "table") -> pd.DataFrame:
     """Raise SecrecyError if the table shows a small count; return it unchanged otherwise.

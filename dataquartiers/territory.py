@@ -63,6 +63,8 @@ QPV_SOURCE_FIELDS = {"code_qp": ("code_qp",), "lib_qp": ("lib_qp", "nom_qp"), "i
 class PackError(DonneesError, RuntimeError):
     """A territory pack cannot be made; the message says why and what to do."""
 
+    label = "Pack de territoire impossible"
+
 
 def _pick(props: dict, names) -> object:
     lower = {k.lower(): v for k, v in props.items()}
