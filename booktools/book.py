@@ -22,6 +22,7 @@ from . import TOOLS_DIR, ethics
 from . import bundles  # one zip per lab
 from . import lite  # labs in the browser, lab buttons
 from . import catalogue  # catalogue of sources, partner directory, DCAT-AP exports
+from . import coverage  # the labs × training cities table of the labs index page
 from . import datasets_page  # the datasets page, generated from datasets/datapackage.json
 
 VENDOR_DIR = TOOLS_DIR / "_vendor"
@@ -106,4 +107,5 @@ def setup(app: Sphinx) -> dict:
     app.connect("build-finished", bundles.build_bundles_of_site)
     catalogue.setup_sphinx(app)
     datasets_page.setup_sphinx(app)
+    coverage.setup_sphinx(app)
     return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}

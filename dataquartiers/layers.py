@@ -245,17 +245,18 @@ def iris_contours(territory: str, *, if_missing: str | None = None, quiet: bool 
         say(err.explain(if_missing))
         return None
     t = resolve_territory(territory)
-    if t.kind == "epci" and not quiet:
-        with_iris = set(gdf["code_iris"].str.slice(0, 5))
-        communes = _communes_with_iris(t)
-        lacking = sorted(communes - with_iris)
-        if lacking:
-            shown = ", ".join(f"{name_of(c)} ({c})" for c in lacking[:12]) + (
-                f" et {len(lacking) - 12} autres" if len(lacking) > 12 else "")
-            say(f"Contours partiels : les IRIS de {len(communes) - len(lacking)} des {len(communes)} communes "
-                f"découpées en IRIS de {name_of(territory)} sont dans le paquet ; manquent : {shown}.\n"
-                + how_to_get(territory))
-    return gdf.reset_index(drop=True)
+    gdf = gdf.reset_index(drop=True)
+    lacking = []
+    if t.kind == "epci":
+        lacking = sorted(_communes_with_iris(t) - set(gdf["code_iris"].str.slice(0, 5)))
+    gdf.attrs["sans_contour"] = lacking
+    if lacking and not quiet:
+        communes = len(_communes_with_iris(t))
+        shown = ", ".join(f"{name_of(c)} ({c})" for c in lacking[:12]) + (
+            f" et {len(lacking) - 12} autres" if len(lacking) > 12 else "")
+        say(f"Contours partiels : les IRIS de {communes - len(lacking)} des {communes} communes découpées en IRIS "
+            f"de {name_of(territory)} sont dans le paquet ; manquent : {shown}.\n" + how_to_get(territory))
+    return gdf
 
 
 def _communes_with_iris(t) -> set[str]:
