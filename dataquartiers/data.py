@@ -710,3 +710,60 @@ def iris_poverty_gap(filosofi: pd.DataFrame | None = None) -> pd.DataFrame:
     out["ecart_points"] = (out["taux_pauvrete"] - out["taux_pauvrete_commune"]).round(1)
     out["rang_dans_commune"] = by_commune.rank(ascending=False, method="min").astype("Int64")
     return out
+
+
+# --- a participant's own data -------------------------------------------------------------------
+
+#: The recipe of a lab's LISEZMOI (booktools/bundles.py puts it there): how a participant adds their
+#: own file to the data package. `tests/test_own_data.py` follows it word for word (the JSON below
+#: is declared as written, then a lab runs on it).
+OWN_DATA_RECIPE = """\
+1. Copiez votre fichier dans le dossier `datasets/` : un tableau CSV (UTF-8, séparé par des virgules)
+   ou des contours GeoJSON en longitudes et latitudes (WGS84).
+2. Déclarez-le dans `datasets/datapackage.json` : ajoutez à la liste `"resources"` un objet comme
+   celui-ci (ici, les contours des quartiers prioritaires de 2015 de Dijon), adapté à votre fichier.
+   Tous ses champs sont obligatoires, sauf `qpv_geography` (pour des quartiers) et `licence_note`
+   (obligatoire si la licence n'est pas vérifiée) :
+
+   ```json
+   {
+     "name": "qpv_dijon",
+     "path": "qpv_dijon.geojson",
+     "format": "geojson",
+     "title": "Dijon : contours des quartiers prioritaires 2015",
+     "description": "Les quartiers prioritaires de Dijon, géographie 2015.",
+     "producer": "ANCT",
+     "licenses": [{"name": "etalab-2.0", "title": "Licence Ouverte 2.0"}],
+     "licence_status": "verified",
+     "vintage": "QPV 2015",
+     "granularity": "qpv",
+     "qpv_geography": "2015",
+     "provenance": "Fichier national des QPV de l'ANCT (data.gouv.fr), gardé aux quartiers de Dijon.",
+     "territory": {"field": "code_commune"},
+     "schema": {"fields": [
+       {"name": "code_qp", "type": "string"},
+       {"name": "nom_qp", "type": "string"},
+       {"name": "code_commune", "type": "string"}
+     ]}
+   }
+   ```
+
+   - `granularity` dit ce qu'est le fichier : `qpv`, `iris`, `commune`, `carreau_200m`, `point`
+     (des adresses, des offres d'emploi)… Les labs trouvent les contours par là, quel que soit le
+     nom du fichier : des contours de granularité `qpv` ont les colonnes `code_qp` et `nom_qp` (ou
+     `lib_qp`), des contours `iris` les colonnes `code_iris` et `nom_iris` ;
+   - `qpv_geography` : `2015` (codes QP…) ou `2024` (codes QN…) ;
+   - `territory.field` : la colonne qui porte le code de la commune (ou de l'arrondissement) ;
+     plusieurs codes dans une cellule, séparés par une espace : ajoutez `"separator": " "` ;
+   - dans `schema.fields`, chaque colonne du fichier, les codes en `"string"` (« 01004 » garde son
+     zéro), les nombres en `"number"` ou `"integer"` ;
+   - une licence dont vous n'êtes pas sûr : `"licence_status": "unverified"` et une `licence_note`
+     qui dit ce qui reste à vérifier.
+3. Relancez le lab avec votre `TERRITOIRE` : des contours sont trouvés tout seuls ; un tableau se lit
+   avec `load("qpv_dijon", territory=TERRITOIRE)`. Un champ manquant ou mal rempli donne un message
+   qui nomme le fichier, la ressource et le champ.
+
+Sur un ordinateur connecté à Internet, `make_pack("<code>")` (module `dataquartiers.territory`)
+télécharge et déclare d'un coup les contours des IRIS et des quartiers prioritaires 2024 d'une
+commune ou d'une intercommunalité.
+"""
