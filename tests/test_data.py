@@ -31,6 +31,7 @@ REQUIRED_NAMES = [
     "cepidc_mortalite_causes_2023", "cepidc_mortalite_2010_2023", "drees_medecins_2013_2014",
     "departements", "regions", "epci", "communes", "epci_communes",
     "sante_iris_synthetique", "c2s_menages_synthetique",
+    "qpv2024_marseille", "qpv_2015_2024_marseille", "iris_aix_marseille_provence", "arrondissements_contours",
 ]
 #: Ids of the book's catalogue of sources that a resource may point to.
 CATALOGUE_IDS = {
@@ -105,7 +106,8 @@ def test_unverified_licences_are_the_flagged_sources():
     unverified = {n for n, r in data.resources(DATASETS).items() if r["licence_status"] == "unverified"}
     assert {"qpv2015_ille_et_vilaine", "rennes_iris_population", "lyon_iris_2012", "iris_chaleur_lcz",
             "iris_personnes_agees_seules", "rennes_offres_emploi", "cepidc_mortalite_causes_2023",
-            "cepidc_mortalite_2010_2023"} <= unverified
+            "cepidc_mortalite_2010_2023", "qpv2024_marseille", "qpv_2015_2024_marseille",
+            "iris_aix_marseille_provence", "arrondissements_contours"} <= unverified
 
 
 def test_the_folder_stays_small_and_each_map_layer_under_one_megabyte():
@@ -162,7 +164,9 @@ def test_every_resource_loads_typed_per_its_schema(name):
 def test_row_counts_of_the_main_resources():
     expected = {"filosofi_iris_2018": 12_395, "qpv2015_marseille": 37, "qpv2015_occitanie": 105,
                 "qpv_demographie": 1_400, "rennes_offres_emploi": 3_928, "lyon_iris_2012": 358,
-                "iris_chaleur_lcz": 523, "marseille_temperature_carreaux": 7_282, "rennes_iris_population": 93}
+                "iris_chaleur_lcz": 523, "marseille_temperature_carreaux": 7_282, "rennes_iris_population": 93,
+                "qpv2024_marseille": 41, "qpv_2015_2024_marseille": 42, "iris_aix_marseille_provence": 779,
+                "arrondissements_contours": 25}
     for name, rows in expected.items():
         assert len(load(name, folder=DATASETS)) == rows, name
 
@@ -205,6 +209,25 @@ def test_a_commune_keeps_its_arrondissements():
 def test_an_arrondissement_brings_the_data_of_its_whole_commune():
     marseille = load("communes_contours_2018", territory="13201", folder=DATASETS)
     assert list(marseille["code"]) == ["13055"]
+
+
+def test_an_arrondissement_gets_only_the_finer_rows_that_name_it():
+    """A QPV listed for the whole of Marseille is not known to lie in the 1st arrondissement."""
+    first = load("qpv2024_communes", territory="13201", folder=DATASETS)
+    assert list(first["code_qp"]) == ["QN01330M"]  # Centre Ville 1er et 2e Arrondissements
+    assert load("qpv2024_communes", territory="13055", folder=DATASETS)["code_qp"].nunique() == 41
+    with pytest.raises(UnknownTerritoryError) as err:
+        load("qpv2024_communes", territory="69381", folder=DATASETS)  # Lyon's list names the whole city only
+    assert str(err.value).startswith("Le jeu « qpv2024_communes » ne détaille pas les arrondissements : ses lignes "
+                                     "portent sur la commune entière, 69123 (Lyon)")
+    assert data.resolve_territory("13201", DATASETS).kind == "arrondissement"
+
+
+def test_the_derived_overlap_says_it_is_not_official():
+    res = resource("qpv_2015_2024_marseille", DATASETS)
+    assert "dérivée, non officielle" in res["title"] and "pas une table de passage officielle" in res["description"]
+    overlap = load("qpv_2015_2024_marseille", folder=DATASETS)
+    assert overlap["code_qp_2024"].nunique() == 41 and overlap["code_qp_2015"].nunique() == 35
 
 
 def test_an_epci_keeps_its_member_communes():
@@ -461,6 +484,12 @@ def test_the_datasets_page_has_every_resource_with_its_facts():
     assert "{download}`datapackage.json <datapackage.json>`" in page
     # file names with <ville> must not become HTML tags
     assert "\\<ville\\>_iris_heat_vulnerability" in page
+
+
+def test_the_datasets_page_says_the_qpv_geography():
+    assert "| Géographie prioritaire | QPV de 2024 (codes QN…)" in datasets_page.render_resource(resource("qpv2024_marseille", DATASETS), DATASETS)
+    assert "| Géographie prioritaire | QPV de 2015 (codes QP…)" in datasets_page.render_resource(resource("qpv_revenus_c2s", DATASETS), DATASETS)
+    assert "Géographie prioritaire" not in datasets_page.render_resource(resource("communes", DATASETS), DATASETS)
 
 
 def test_the_datasets_page_links_its_catalogue_entries():
