@@ -154,7 +154,7 @@ def fetch(name: str, *, url: str | None = None, sha256: str | None = None, cache
                                    path=cache, downloader=pooch.HTTPDownloader(timeout=timeout, progressbar=False)))
     except ValueError as err:  # pooch: the SHA-256 of the download is not the expected one
         if "does not match" not in str(err):
-            raise FetchError(f"{url} : {err}") from None
+            raise FetchError(f"{url} : le téléchargement a échoué ({err}).") from None
         if target.exists() and (not trusted or sha256_of(target) != trusted):
             target.unlink()  # an older, altered copy must not stay either
         actual = re.search(r"but got ([0-9a-f]{64})", str(err))

@@ -24,7 +24,7 @@ from lab_runs import error_outputs, map_captions, outputs, run_lab, tagged_outpu
 LABS = list(lab_coverage.LABS)
 TERRITORIES = [code for _city, commune, epci in lab_coverage.TRAINING_CITIES for code in (commune, epci)]
 ENGLISH = re.compile(r"Traceback|Error:|\bUnknown\b|\bcovers\b|\bunverified\b|\bnot found\b|\bmissing\b|"
-                     r"\bDataset\b|\bis not\b|NaN|<NA>", re.I)
+                     r"\bDataset\b|\bis not\b|(?-i:\bNaN\b|\bnan\b|<NA>)", re.I)
 DECIMAL_POINT = re.compile(r"<td[^>]*>\s*-?\d+\.\d+\s*</td>")
 
 
