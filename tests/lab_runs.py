@@ -53,7 +53,9 @@ def text_of(nb) -> str:
             elif o.output_type == "error":
                 out.append("\n".join(o.traceback))
             elif "data" in o:
-                out.append(o.data.get("text/html", "") or o.data.get("text/plain", ""))
+                html = o.data.get("text/html", "") or o.data.get("text/plain", "")
+                # a map's document (Leaflet's code inlined) is not text a trainee reads: its caption is
+                out.append(re.sub(r'srcdoc="[^"]*"', 'srcdoc=""', html))
     return "\n".join(out)
 
 
