@@ -134,7 +134,8 @@ class Row:
     code: str
     status: str
     reason: str
-    missing_parts: list[str] = field(default_factory=list)
+    missing_parts: list[str] = field(default_factory=list)  # steps the lab skips, saying why
+    partial_parts: list[str] = field(default_factory=list)  # steps done on part of the territory
 
 
 def _row(lab: str, city: str, level: str, code: str, available: dict[str, str]) -> Row:
@@ -156,7 +157,7 @@ def _row(lab: str, city: str, level: str, code: str, available: dict[str, str]) 
         incomplete = sorted({LAYER_NAMES[n] for p in partial for n in p.needs if available[n] == "partiel"})
         said.append(f"incomplet : {', '.join(p.name for p in partial)} ({', '.join(incomplete)} pour une partie "
                     "du territoire seulement)")
-    return Row(lab, city, level, code, status, " ; ".join(said), [p.name for p in missing + partial])
+    return Row(lab, city, level, code, status, " ; ".join(said), [p.name for p in missing], [p.name for p in partial])
 
 
 def coverage(cities=TRAINING_CITIES) -> list[Row]:

@@ -11,9 +11,9 @@ city's. A territory outside the data stops the lab with a French message and no 
 
 from __future__ import annotations
 
+import html
 import re
 
-import pandas as pd
 import pytest
 
 from booktools import coverage as lab_coverage
@@ -42,27 +42,27 @@ def test_every_lab_runs_on_every_training_territory(lab, territory, rows):
     assert not stderr, f"{lab} on {territory} writes to stderr: {stderr[0][:300]}"
     # the core result: a table with rows
     core = [o.data["text/html"] for o in tagged_outputs(nb, "resultat") if "data" in o and "text/html" in o.data]
-    assert core and all("<td" in html for html in core), f"{lab} on {territory}: no core result table"
+    assert core and all("<td" in page for page in core), f"{lab} on {territory}: no core result table"
     text = text_of(nb)
     english = ENGLISH.findall(text)
     assert not english, f"{lab} on {territory}: English or raw text in the outputs: {sorted(set(english))}"
-    for html in outputs(nb, "text/html"):
-        if "<table" in html:
-            bad = DECIMAL_POINT.findall(html)
+    for page in outputs(nb, "text/html"):
+        if "<table" in page:
+            bad = DECIMAL_POINT.findall(page)
             assert not bad, f"{lab} on {territory}: unformatted number in a table: {bad[:3]}"
     # the maps agree with the coverage table, and none is empty
     row = rows[(lab, territory)]
     maps = [p for p in lab_coverage.LABS[lab].parts if p.is_map]
     drawn = [p for p in maps if p.name not in row.missing_parts]
-    captions = map_captions(nb)
+    captions = [html.unescape(c) for c in map_captions(nb)]
     name = data.name_of(territory)
     if drawn:
         assert captions, f"{lab} on {territory}: coverage says « {row.status} » but no map was drawn"
         assert all(name in c for c in captions), f"{lab} on {territory}: a map caption does not name {name}"
         assert not any(re.search(r"commune \d{5}|territoire \d", c) for c in captions)
-        for html in outputs(nb, "text/html"):
-            if "<iframe srcdoc=" in html:
-                assert "&quot;Feature&quot;" in html, f"{lab} on {territory}: a map without any feature"
+        for page in outputs(nb, "text/html"):
+            if "<iframe srcdoc=" in page:
+                assert "&quot;Feature&quot;" in page, f"{lab} on {territory}: a map without any feature"
     else:
         assert not captions, f"{lab} on {territory}: coverage says « {row.status} » but a map was drawn"
     if row.status != "complet":

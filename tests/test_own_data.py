@@ -63,7 +63,7 @@ def test_the_lab_draws_the_participants_contours(own_datasets):
     nb, error = run_lab("non-recours-c2s", "21231")
     assert error is None
     captions = map_captions(nb)
-    assert len(captions) == 1 and "Non-recours estimé à la C2S sans participation, QPV 2015 de Dijon" in captions[0]
+    assert len(captions) == 1 and "Non-recours estimé à la C2S sans participation, QPV 2015, Dijon" in captions[0]
     assert "2 quartiers prioritaires (géographie 2015)" in captions[0]
 
 

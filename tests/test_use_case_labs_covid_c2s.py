@@ -23,4 +23,4 @@ def test_c2s_lab_on_a_department():
     assert "Bouches-du-Rhône : 65 quartier(s) prioritaire(s) de la géographie 2015" in text
     assert "34 à 45" in text
     [caption] = map_captions(nb)
-    assert "QPV 2015 de Bouches-du-Rhône" in caption
+    assert "QPV 2015, Bouches-du-Rhône" in caption

@@ -17,7 +17,7 @@ def test_emploi_lab_on_rennes_measures_the_distances():
     assert "la colonne marque des métiers" in text
     assert "IRIS en QPV" in text and "reste de la commune" in text
     [caption] = map_captions(nb)
-    assert "famille G16" in caption and "quartiers prioritaires de Rennes" in caption
+    assert "famille G16" in caption and "quartiers prioritaires du territoire (Rennes)" in caption
     assert outputs(nb, WIDGET), "the lab must show widgets"
 
 
