@@ -72,6 +72,15 @@ class MissingLayer(UnknownTerritoryError):
         return "\n".join(lines)
 
 
+def _absent(err: MissingLayer, if_missing: str | None):
+    """Raise the missing layer; or, when the lab goes on without it (`if_missing`: what that
+    removes from the analysis), say so where it matters and return None."""
+    if if_missing is None:
+        raise err
+    say(err.explain(if_missing))
+    return None
+
+
 def how_to_get(territory: str) -> str:
     """The French sentence telling how to obtain the missing layers of a territory."""
     return (f"Pour l'obtenir : sur un ordinateur connecté, `make territory CODE={territory}` dans le dossier du livre, "
@@ -215,10 +224,7 @@ def qpv_contours(territory: str, geography: str | None = None, *, if_missing: st
     if gdf is None:
         what = LAYER_NAMES["qpv"] + (f", géographie {geography}" if geography else "")
         err = MissingLayer(what, territory, covered, how="Pour les obtenir : " + HOW_2015 if str(geography) == "2015" else "")
-        if if_missing is None:
-            raise err
-        say(err.explain(if_missing))
-        return None
+        return _absent(err, if_missing)
     gdf = gdf.reset_index(drop=True)
     missing = _partial_note(gdf, territory, wanted)
     gdf.attrs["sans_contour"] = missing
@@ -240,10 +246,7 @@ def iris_contours(territory: str, *, if_missing: str | None = None, quiet: bool 
     gdf, covered = _layer("iris", territory, one_per="commune")
     if gdf is None:
         err = MissingLayer(LAYER_NAMES["iris"], territory, covered)
-        if if_missing is None:
-            raise err
-        say(err.explain(if_missing))
-        return None
+        return _absent(err, if_missing)
     t = resolve_territory(territory)
     gdf = gdf.reset_index(drop=True)
     lacking = []
@@ -341,10 +344,7 @@ def job_offers(territory: str, *, if_missing: str | None = None):
             "Pour les obtenir : France Travail publie ses offres par une API ouverte (inscription gratuite sur "
             "francetravail.io) ; gardez le code ROME, le type de contrat, la commune et les coordonnées, puis "
             "déclarez le fichier dans datasets/datapackage.json avec la granularité point (voir le LISEZMOI du lab)."))
-        if if_missing is None:
-            raise err
-        say(err.explain(if_missing))
-        return None
+        return _absent(err, if_missing)
     offers = pd.concat(found, ignore_index=True)
     offers.attrs["descripteurs"] = [resources()[name] for name in sorted(set(offers["source"]))]
     return offers
@@ -373,24 +373,17 @@ def temperature_squares(territory: str, *, if_missing: str | None = None):
     try:
         outline = territory_outline(territory)
     except MissingLayer as err:
-        found = None
-        missing = err
-    else:
-        pieces = [load(name).assign(source=name) for name, res in sorted(resources().items()) if is_surface_temperature(res)]
-        found = None
-        if pieces:
-            squares = gpd.GeoDataFrame(pd.concat(pieces, ignore_index=True), geometry="geometry", crs="EPSG:4326")
-            inside = squares[within_polygons(squares, outline).to_numpy()]
-            found = inside.reset_index(drop=True) if len(inside) else None
-        missing = MissingLayer("température de surface par carreau de 200 m", territory, how=(
-            "Pour l'obtenir : une image Landsat (USGS, domaine public) croisée avec la grille de 200 m de l'INSEE "
-            "(Filosofi carroyé), comme l'a fait l'enquête de Mediapart pour Marseille ; déclarez le fichier dans "
-            "datasets/datapackage.json avec la granularité carreau_200m et une colonne land_surface_temperature."))
-    if found is None:
-        if if_missing is None:
-            raise missing
-        say(missing.explain(if_missing))
-    return found
+        return _absent(err, if_missing)
+    pieces = [load(name).assign(source=name) for name, res in sorted(resources().items()) if is_surface_temperature(res)]
+    if pieces:
+        squares = gpd.GeoDataFrame(pd.concat(pieces, ignore_index=True), geometry="geometry", crs="EPSG:4326")
+        inside = squares[within_polygons(squares, outline).to_numpy()]
+        if len(inside):
+            return inside.reset_index(drop=True)
+    return _absent(MissingLayer("température de surface par carreau de 200 m", territory, how=(
+        "Pour l'obtenir : une image Landsat (USGS, domaine public) croisée avec la grille de 200 m de l'INSEE "
+        "(Filosofi carroyé), comme l'a fait l'enquête de Mediapart pour Marseille ; déclarez le fichier dans "
+        "datasets/datapackage.json avec la granularité carreau_200m et une colonne land_surface_temperature.")), if_missing)
 
 
 @reads(where=is_lcz_score)
@@ -409,10 +402,7 @@ def lcz_exposure(territory: str, *, if_missing: str | None = None) -> pd.DataFra
             "Pour les obtenir : le CEREMA publie les zones climatiques locales des grandes aires urbaines (LCZ 2022, "
             "data.gouv.fr) ; ramenez-les à l'IRIS (la zone la plus fréquente) et déclarez le fichier dans "
             "datasets/datapackage.json avec la granularité iris et une colonne heat_score (High, Medium, Low)."))
-        if if_missing is None:
-            raise err
-        say(err.explain(if_missing))
-        return None
+        return _absent(err, if_missing)
     return pd.concat(pieces, ignore_index=True).drop_duplicates("code_iris")
 
 
@@ -446,10 +436,7 @@ def qpv_2015_2024(territory: str, *, if_missing: str | None = None) -> pd.DataFr
         err = MissingLayer("contours des QPV dans les deux géographies (2015 et 2024)", territory, how=(
             f"Pour les obtenir : les contours 2024 avec `make territory CODE={territory}` (ou make_pack) sur un "
             f"ordinateur connecté ; {HOW_2015}"))
-        if if_missing is None:
-            raise err from None
-        say(err.explain(if_missing))
-        return None
+        return _absent(err, if_missing)
     import geopandas as gpd
 
     a = old[["code_qp", "nom_qp", "geometry"]].to_crs(2154).rename(columns={"code_qp": "code_qp_2015", "nom_qp": "nom_qp_2015"})
