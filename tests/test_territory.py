@@ -159,3 +159,15 @@ def test_make_territory_runs_the_module():
     assert re.search(r"-m dataquartiers\.territory 21231", out.stdout)
     missing = subprocess.run(["make", "-n", "territory"], cwd=REPO, capture_output=True, text=True)
     assert missing.returncode != 0 and "CODE=" in missing.stderr
+
+
+def test_a_lab_run_on_dijon_draws_its_map_from_the_pack(served, datasets, tmp_path):
+    """With the pack, the first-steps lab on Dijon draws the IRIS and the 2024 QPV it lacked."""
+    from lab_runs import map_captions, run_lab, text_of
+
+    make_pack("21231", folder=datasets, urls=served, cache=tmp_path / "cache", quiet=True)
+    nb, error = run_lab("prise-en-main", "21231")
+    assert error is None
+    [caption] = map_captions(nb)
+    assert "Dijon" in caption and "Les 2 quartiers prioritaires (2024) sont entourés en bleu." in caption
+    assert "Couche manquante : contours des IRIS" not in text_of(nb)
