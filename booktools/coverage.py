@@ -149,7 +149,7 @@ def _row(lab: str, city: str, level: str, code: str, available: dict[str, str]) 
         return Row(lab, city, level, code, "complet", "toutes les étapes et toutes les cartes")
     maps = [p for p in needs.parts if p.is_map]
     status = "sans cartes" if not partial and set(missing) == set(maps) else "partiel"
-    said = [needs.core_name]
+    said = [f"résultat principal : {needs.core_name}"]
     if missing:
         layers_missing = sorted({LAYER_NAMES[n] for p in missing for n in p.needs if available[n] == "non"})
         said.append(f"sans : {', '.join(p.name for p in missing)} (manquent : {', '.join(layers_missing)})")
@@ -234,10 +234,10 @@ def setup_sphinx(app) -> None:
                 for city, _commune, _epci in TRAINING_CITIES:
                     pair = [r for r in rows if r.lab == lab and r.city == city]
                     commune, epci = pair[0], pair[1]
-                    reasons = []
-                    for r in pair:
-                        if r.status != "complet":
-                            reasons.append(f"{r.level} : {r.reason}")
+                    if commune.reason == epci.reason:
+                        reasons = [] if commune.status == "complet" else [f"commune et intercommunalité : {commune.reason}"]
+                    else:
+                        reasons = [f"{r.level} : {r.reason}" for r in pair if r.status != "complet"]
                     body += self._line([titles.get(lab, lab), city, commune.status, epci.status,
                                         " — ".join(reasons) or "rien"])
             group += body
