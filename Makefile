@@ -10,7 +10,7 @@ PORT ?= 8000
 BOOK_BUILD := $(BIN)/jupyter-book build --all -W -n --keep-going .
 
 .PHONY: help setup vendor site serve test bench datasets clean offline-kit handouts \
-        check-catalogue check-ethics check-secrecy check-training
+        check-catalogue check-ethics check-secrecy check-training territory
 help:
 	@echo "make serve            set up, build the book and serve it on http://127.0.0.1:$(PORT)"
 	@echo "make test             set up, then run every test (build gate, labs, browser)"
@@ -23,6 +23,7 @@ help:
 	@echo "make check-ethics     check every lab's ethics assessment"
 	@echo "make check-secrecy    check that no shipped count is under 11"
 	@echo "make datasets         remake datasets/ from ../shared/opendata (maintainers)"
+	@echo "make territory CODE=… download the QPV 2024 and IRIS contours of a commune or EPCI (online, once)"
 
 # --- set-up ---------------------------------------------------------------------------------
 # The labs' library `dataquartiers` is installed in editable mode (it is the package pyproject.toml
@@ -92,6 +93,15 @@ bench: setup
 
 datasets: setup
 	$(PY) -m booktools.prepare
+
+# A territory pack: the QPV 2024 (ANCT) and IRIS (IGN) contours of one commune, arrondissement or
+# EPCI, checked and added to datasets/territoires/<CODE>/ for the labs (dataquartiers/territory.py).
+# Needs Internet the first time; e.g. `make territory CODE=21231` for Dijon.
+territory: setup
+ifndef CODE
+	$(error Donnez le territoire : make territory CODE=<code de commune ou SIREN d'EPCI>, par exemple CODE=21231 pour Dijon)
+endif
+	$(PY) -m dataquartiers.territory $(CODE)
 
 # no count of 1 to 10 persons or households in the shipped data (also run by make test)
 check-secrecy: setup

@@ -116,6 +116,26 @@ def lab_figures(runs: int = RUNS) -> list[tuple[str, str, str]]:
     return rows
 
 
+def lab_city_figures(runs: int = RUNS) -> list[tuple[str, str, str]]:
+    """Execution time of every lab on each training city (its commune), the way a trainee runs it:
+    the `parameters` cell given the city's code (booktools/coverage.py lists the cities)."""
+    from nbclient import NotebookClient
+
+    from .coverage import TRAINING_CITIES
+
+    rows = []
+    for path in sorted((REPO / "labs").glob("*.ipynb")):
+        for city, commune, _epci in TRAINING_CITIES:
+            def run():
+                nb = nbformat.read(path, as_version=4)
+                cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+                cell.source += f"\nTERRITOIRE = {commune!r}"
+                NotebookClient(nb, timeout=600, kernel_name="python3",
+                               resources={"metadata": {"path": str(path.parent)}}).execute()
+            rows.append((f"run lab {path.stem} on {city} ({commune})", f"{_median_time(run, runs):.1f} s", "< 30 s"))
+    return rows
+
+
 def catalogue_figures(runs: int = RUNS) -> list[tuple[str, str, str]]:
     """Build time of the catalogue pages with the real entries and with 2,000 generated ones."""
     from .catalogue.bench import bench_build
@@ -213,7 +233,7 @@ def pyodide_figures(runs: int = 1) -> list[tuple[str, str, str]]:
 
 
 #: Other parts of the book add their measures here: functions returning rows.
-MEASURES = [build_figures, dataset_figures, lab_figures, catalogue_figures, lite_figures, atlas_figures,
+MEASURES = [build_figures, dataset_figures, lab_figures, lab_city_figures, catalogue_figures, lite_figures, atlas_figures,
             pyodide_figures]
 
 

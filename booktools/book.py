@@ -23,6 +23,7 @@ from . import bundles  # one zip per lab
 from . import training_pages  # the « Former » part: sessions, facilitator notes, quizzes, templates
 from . import lite  # labs in the browser, lab buttons
 from . import catalogue  # catalogue of sources, partner directory, DCAT-AP exports
+from . import coverage  # the labs × training cities table of the labs index page
 from . import datasets_page  # the datasets page, generated from datasets/datapackage.json
 from . import static_widgets  # every widget on a lab page says it is a still image of the lab
 from . import atlas  # a sheet per priority neighbourhood, the index by commune
@@ -112,4 +113,5 @@ def setup(app: Sphinx) -> dict:
     datasets_page.setup_sphinx(app)
     training_pages.setup_sphinx(app)
     atlas.setup_sphinx(app)
+    coverage.setup_sphinx(app)
     return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}

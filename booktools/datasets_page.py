@@ -33,6 +33,8 @@ GRANULARITY_LABELS = {
     "epci": "EPCI", "departement": "département", "region": "région", "point": "point (adresse)",
     "menage": "ménage (sans localisation)",
 }
+QPV_GEOGRAPHY_LABELS = {"2015": "QPV de 2015 (codes QP…), remplacés le 1er janvier 2024",
+                        "2024": "QPV de 2024 (codes QN…), en vigueur depuis le 1er janvier 2024"}
 TYPE_LABELS = {"string": "texte", "integer": "entier", "number": "nombre", "boolean": "oui / non",
                "year": "année", "date": "date"}
 LEVEL_LABELS = {  # "territory= keeps the rows …"
@@ -134,6 +136,8 @@ def render_resource(res: dict, folder: Path) -> str:
         ("Licence", _licences(res)),
         ("Millésime", md(res["vintage"])),
         ("Granularité", GRANULARITY_LABELS.get(res["granularity"], md(res["granularity"]))),
+        *([("Géographie prioritaire", QPV_GEOGRAPHY_LABELS.get(str(res["qpv_geography"]), md(res["qpv_geography"])))]
+          if res.get("qpv_geography") else []),
         ("Filtre par territoire", _territory(res)),
         ("Fichier", f"{{download}}`{role_text(Path(res['path']).name)} <{res['path']}>` "
                     f"({_thousands(_rows(path))} lignes, {_size(path)})"),

@@ -289,7 +289,119 @@ def qpv_occitanie(src: Path, dst: Path) -> int:
 
 
 def qpv2024_list(src: Path, dst: Path) -> int:
-    write_csv(read_csv(src / "qpv/qp2024_liste_communes.csv"), dst / "qpv/qp2024_liste_communes.csv")
+    """The national list of the 2024 QPV by commune, with the arrondissements where contours tell.
+
+    The list names the whole commune for Paris, Lyon and Marseille; the 2024 contours of
+    Marseille say in which arrondissements each of its QPV lies (`codes_communes`), so that a lab
+    run on one arrondissement gets its own QPV, not the city's.
+    """
+    df = read_csv(src / "qpv/qp2024_liste_communes.csv")
+    where = {code: codes.split() for code, codes in qpv2024_marseille_communes(src).items()}
+    df = _insert_after(df, "lib_com", "codes_communes", [
+        " ".join([com] + [c for c in where.get(qp, []) if c.startswith("132") and com == "13055"])
+        for qp, com in zip(df["code_qp"], df["insee_com"])])
+    write_csv(df, dst / "qpv/qp2024_liste_communes.csv")
+    return 0
+
+
+# --- Marseille in the 2024 geography (round 3) ----------------------------------------------
+
+#: A QPV belongs to an arrondissement or commune where at least this share of its surface lies
+#: (the contours of the two sources do not fit to the metre).
+MIN_SHARE_IN_COMMUNE = 0.01
+
+
+def _arrondissement_shapes(src: Path) -> dict[str, object]:
+    """Marseille's 16 arrondissements (the IGN IRIS contours merged) and Lyon's 9 (IRIS 2025)."""
+    import shapely
+    from shapely.geometry import shape
+
+    by_code: dict[str, list] = {}
+    for feat in read_geojson(src / "admin/contours/iris_aix_marseille_provence_ign_pre2016.geojson")["features"]:
+        code = feat["properties"]["DEPCOM"]
+        if code.startswith("132"):
+            by_code.setdefault(code, []).append(shape(feat["geometry"]).buffer(0))
+    for feat in read_geojson(src / "heat/lyon_iris_lcz2022_heat_score.geojson")["features"]:
+        by_code.setdefault(feat["properties"]["code_iris"][:5], []).append(shape(feat["geometry"]).buffer(0))
+    return {code: shapely.union_all(parts) for code, parts in sorted(by_code.items())}
+
+
+def qpv2024_marseille_communes(src: Path) -> dict[str, str]:
+    """For each 2024 QPV of Marseille: the commune (13055), its arrondissements and the other
+    communes it touches (Lambert-93 surfaces), space-separated, in code order."""
+    import geopandas as gpd
+    from shapely.geometry import shape
+
+    qpv = read_geojson(src / "qpv/qp2024_marseille_contours.geojson")["features"]
+    zones = gpd.GeoDataFrame({"code_qp": [f["properties"]["code_qp"] for f in qpv]},
+                             geometry=[shape(f["geometry"]) for f in qpv], crs=4326).to_crs(2154)
+    arrondissements = _arrondissement_shapes(src)
+    others = [f for f in read_geojson(src / "admin/contours/communes-13-bouches-du-rhone_2018.geojson")["features"]
+              if f["properties"]["code"] != "13055"]
+    areas = gpd.GeoDataFrame(
+        {"code": [c for c in arrondissements if c.startswith("132")] + [f["properties"]["code"] for f in others]},
+        geometry=[g for c, g in arrondissements.items() if c.startswith("132")] + [shape(f["geometry"]) for f in others],
+        crs=4326).to_crs(2154)
+    out = {}
+    for code_qp, zone in zip(zones["code_qp"], zones.geometry):
+        share = areas.geometry.intersection(zone).area / zone.area
+        codes = sorted(set(areas.loc[(share >= MIN_SHARE_IN_COMMUNE).to_numpy(), "code"]))
+        if any(c.startswith("132") for c in codes):
+            codes = sorted(set(codes) | {"13055"})
+        out[code_qp] = " ".join(codes)
+    return out
+
+
+def qpv2024_marseille(src: Path, dst: Path) -> int:
+    """The 41 QPV 2024 of Marseille, with the codes of the communes and arrondissements they touch.
+
+    `zonage_ars` (the ARS medical zoning added by the carrying project) is not ANCT data and no
+    lab uses it: it is left out.
+    """
+    data = read_geojson(src / "qpv/qp2024_marseille_contours.geojson")
+    data = simplify_geojson(data, tolerance=0)
+    communes = qpv2024_marseille_communes(src)
+    for feat in data["features"]:
+        p = feat["properties"]
+        feat["properties"] = {"code_qp": p["code_qp"], "lib_qp": p["lib_qp"], "insee_com": p["insee_com"],
+                              "dep": p["dep"], "codes_communes": communes[p["code_qp"]]}
+    write_geojson(data, dst / "qpv/qp2024_marseille_contours.geojson")
+    return 0
+
+
+def qpv_2015_2024_marseille(src: Path, dst: Path) -> int:
+    """The derived 2015 → 2024 overlap of Marseille's QPV, with the 2024 QPV's commune codes."""
+    df = read_csv(src / "qpv/qp2015_qp2024_marseille_recouvrement_derive.csv")
+    df["codes_communes"] = df["code_qp_2024"].map(qpv2024_marseille_communes(src))
+    write_csv(df, dst / "qpv/qp2015_qp2024_marseille_recouvrement_derive.csv")
+    return 0
+
+
+def iris_aix_marseille_provence(src: Path, dst: Path) -> int:
+    """IGN IRIS contours of the 92 communes of the Métropole Aix-Marseille-Provence (Marseille's
+    IRIS by arrondissement), under the column names of the other IRIS layers."""
+    data = simplify_geojson(read_geojson(src / "admin/contours/iris_aix_marseille_provence_ign_pre2016.geojson"),
+                            tolerance=0.00008)
+    for feat in data["features"]:
+        p = feat["properties"]
+        feat["properties"] = {"code_iris": p["code_iris"], "nom_iris": p["NOM_IRIS"], "typ_iris": p["TYP_IRIS"],
+                              "code_commune": p["DEPCOM"], "nom_commune": p["NOM_COM"]}
+    write_geojson(data, dst / "admin/iris_aix_marseille_provence_contours.geojson")
+    return 0
+
+
+def arrondissements_contours(src: Path, dst: Path) -> int:
+    """The arrondissements of Marseille and Lyon, each the union of its IRIS: a lab run on one
+    arrondissement keeps what lies in it, not the whole city."""
+    from shapely.geometry import mapping
+
+    cog = _cog(src).set_index("code")
+    features = [{"type": "Feature", "properties": {"code": code, "nom": cog.at[code, "nom"],
+                                                    "commune_parente": cog.at[code, "commune_parente"]},
+                 "geometry": mapping(geometry)} for code, geometry in _arrondissement_shapes(src).items()]
+    data = simplify_geojson({"type": "FeatureCollection", "features": json.loads(json.dumps(features))},
+                            tolerance=0.0001, decimals=4)
+    write_geojson(data, dst / "admin/arrondissements_marseille_lyon_contours.geojson")
     return 0
 
 
@@ -358,7 +470,10 @@ def caf_iris(src: Path, dst: Path) -> int:
 def lyon_iris(src: Path, dst: Path) -> int:
     data = simplify_geojson(read_geojson(src / "insee/lyon_iris_pop2012_chomage.geojson"), tolerance=0.00005)
     for feat in data["features"]:
-        feat["properties"].pop("objectid", None)  # an internal row number of the carrying database
+        p = feat["properties"]
+        p.pop("objectid", None)  # an internal row number of the carrying database
+        # the names every IRIS layer uses (dataquartiers.layers finds the code and the name by them)
+        feat["properties"] = {("code_iris" if k == "id" else "nom_iris" if k == "libiris" else k): v for k, v in p.items()}
     masked = mask_feature_counts(data, ["p12_pop"])
     write_geojson(data, dst / "insee/lyon_iris_pop2012_chomage.geojson")
     return masked
@@ -433,8 +548,8 @@ def synthetic_tables(src: Path, dst: Path) -> int:
     return 0
 
 
-STEPS = [admin_tables, admin_contours, rennes_iris, qpv_ille_et_vilaine, qpv_marseille, qpv_occitanie,
-         qpv2024_list, qpv_tables, qpv_occitanie_indicators, filosofi, caf_iris, lyon_iris, heat_iris,
+STEPS = [admin_tables, admin_contours, arrondissements_contours, rennes_iris, qpv_ille_et_vilaine, qpv_marseille,
+         qpv_occitanie, qpv2024_list, qpv2024_marseille, qpv_2015_2024_marseille, iris_aix_marseille_provence, qpv_tables, qpv_occitanie_indicators, filosofi, caf_iris, lyon_iris, heat_iris,
          elderly_iris, marseille_lst, rennes_jobs, health, synthetic_tables]
 
 

@@ -58,7 +58,7 @@ import pandas as pd
 
 SANTE_SEED = 2020_0311  # the WHO declared the pandemic on 11 March 2020
 SANTE_PATH = "synthetique/sante_iris_synthetique.csv"
-#: Average rates (%) in the eight training cities, before the poverty gradient. Big cities are
+#: Average rates (%) in the IRIS, before the poverty gradient. IRIS are urban and urban France is
 #: younger than France as a whole, hence a little below the national 5.3 % (diabetes) and 16.9 % (ALD).
 BASE_RATE = {"asthme": 6.0, "diabete": 4.6, "ald": 15.5}
 #: Log-rate change for one standard deviation of the IRIS poverty rate (logit scale): with 0.25,
@@ -68,8 +68,9 @@ POVERTY_GRADIENT = {"asthme": 0.12, "diabete": 0.25, "ald": 0.13}
 #: that poverty explains about half of the variance of diabetes, less for asthma (r ≈ 0.5 to 0.7).
 NOISE_SD = {"asthme": 0.20, "diabete": 0.28, "ald": 0.17}
 NOISE_CORRELATION = {("asthme", "diabete"): 0.2, ("asthme", "ald"): 0.3, ("diabete", "ald"): 0.5}
-#: Diabetes is less frequent in the West and more frequent in the South-East (Santé publique France).
-CITY_DIABETES_FACTOR = {"Rennes": 0.85, "Nantes": 0.85, "Marseille": 1.10}
+#: Diabetes is less frequent in the West and more frequent in the South-East (Santé publique France),
+#: by region (COG codes): Bretagne and Pays de la Loire; Provence-Alpes-Côte d'Azur.
+REGION_DIABETES_FACTOR = {"53": 0.85, "52": 0.85, "93": 1.10}
 OUTCOMES = ["asthme", "diabete", "ald"]
 
 
@@ -85,15 +86,16 @@ def _cholesky_3(sd: dict, corr: dict) -> list[list[float]]:
     return L
 
 
-def sante_iris(filosofi: pd.DataFrame) -> pd.DataFrame:
-    """One row per IRIS of `filosofi_iris_villes_2019`: three invented health rates (%).
+def sante_iris(filosofi: pd.DataFrame, communes: pd.DataFrame) -> pd.DataFrame:
+    """One row per IRIS of the national Filosofi 2018 file (`filosofi_iris_2018`): three invented
+    health rates (%).
 
-    The rates grow with the IRIS poverty rate (Filosofi 2019, `DISP_TP6019`). Where Filosofi does
-    not publish it (IRIS with too few households), the IRIS gets its city's average poverty and
-    `filosofi_disponible` is false.
+    The rates grow with the IRIS poverty rate (`DISP_TP6018`). Where Filosofi does not publish it,
+    the IRIS gets its commune's average poverty (or the national average) and
+    `filosofi_disponible` is false. `communes` (the COG table) gives each IRIS its region.
     """
     rng = np.random.Generator(np.random.PCG64(SANTE_SEED))
-    poverty = pd.to_numeric(filosofi["DISP_TP6019"], errors="coerce")
+    poverty = pd.to_numeric(filosofi["DISP_TP6018"], errors="coerce")
     known = poverty.notna().to_list()
     logit = [math.log(min(max(p / 100, 0.01), 0.9) / (1 - min(max(p / 100, 0.01), 0.9))) if ok else None
              for p, ok in zip(poverty.to_list(), known)]
@@ -101,27 +103,26 @@ def sante_iris(filosofi: pd.DataFrame) -> pd.DataFrame:
     mean = math.fsum(values) / len(values)
     sd = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (len(values) - 1))
     z = [None if v is None else (v - mean) / sd for v in logit]
-    city_mean = {}
-    for city, zi in zip(filosofi["ville"], z):
+    commune = filosofi["IRIS"].str.slice(0, 5).to_list()
+    commune_mean = {}
+    for c, zi in zip(commune, z):
         if zi is not None:
-            city_mean.setdefault(city, []).append(zi)
-    city_mean = {c: math.fsum(v) / len(v) for c, v in city_mean.items()}
-    z = [city_mean[c] if zi is None else zi for c, zi in zip(filosofi["ville"], z)]
+            commune_mean.setdefault(c, []).append(zi)
+    commune_mean = {c: math.fsum(v) / len(v) for c, v in commune_mean.items()}
+    z = [commune_mean.get(c, 0.0) if zi is None else zi for c, zi in zip(commune, z)]
+    region_of = dict(zip(communes["code"], communes["region"]))
 
     L = _cholesky_3(NOISE_SD, NOISE_CORRELATION)
     draws = rng.standard_normal((len(filosofi), 3)).tolist()
     rates = {k: [] for k in OUTCOMES}
-    for zi, s, city in zip(z, draws, filosofi["ville"]):
+    for zi, s, c in zip(z, draws, commune):
         noise = [math.fsum(L[i][k] * s[k] for k in range(i + 1)) for i in range(3)]
         for i, k in enumerate(OUTCOMES):
-            factor = CITY_DIABETES_FACTOR.get(city, 1.0) if k == "diabete" else 1.0
+            factor = REGION_DIABETES_FACTOR.get(region_of.get(c, ""), 1.0) if k == "diabete" else 1.0
             rates[k].append(round(BASE_RATE[k] * factor * math.exp(POVERTY_GRADIENT[k] * zi + noise[i]), 1))
     return pd.DataFrame({
-        "ville": filosofi["ville"].to_list(),
         "code_iris": filosofi["IRIS"].to_list(),
-        "nom_iris": filosofi["LIBIRIS"].to_list(),
-        "code_commune": filosofi["COM"].to_list(),
-        "nom_commune": filosofi["LIBCOM"].to_list(),
+        "code_commune": commune,
         "filosofi_disponible": known,
         "taux_traitement_antiasthmatique": rates["asthme"],
         "taux_traitement_antidiabetique": rates["diabete"],
@@ -276,10 +277,11 @@ def to_csv_bytes(df: pd.DataFrame) -> bytes:
 def generate(datasets: Path) -> dict[str, bytes]:
     """The bytes of every synthetic file, by path relative to `datasets/`.
 
-    The health table is built on the shipped Filosofi 2019 file, read as text.
+    The health table is built on the shipped national Filosofi 2018 file and the COG table, read as text.
     """
-    filosofi = pd.read_csv(datasets / "insee/filosofi_2019_iris_villes.csv", dtype=str, keep_default_na=False)
-    return {SANTE_PATH: to_csv_bytes(sante_iris(filosofi)), C2S_PATH: to_csv_bytes(c2s_menages())}
+    filosofi = pd.read_csv(datasets / "insee/filosofi_2018_iris_france.csv", dtype=str, keep_default_na=False)
+    communes = pd.read_csv(datasets / "admin/communes_2026.csv", dtype=str, keep_default_na=False)
+    return {SANTE_PATH: to_csv_bytes(sante_iris(filosofi, communes)), C2S_PATH: to_csv_bytes(c2s_menages())}
 
 
 def write_all(datasets: Path) -> None:

@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 from shapely.geometry import Point
 
+from .data import LabKeyError, LabTypeError, LabValueError
+
 #: Lambert-93, the projection in which every distance of this module is measured (metres).
 LAMBERT_93 = "EPSG:2154"
 WGS84 = "EPSG:4326"
@@ -28,14 +30,14 @@ WGS84 = "EPSG:4326"
 
 def _check_frame(gdf, what: str) -> None:
     if not isinstance(gdf, gpd.GeoDataFrame | gpd.GeoSeries):
-        raise TypeError(f"{what}: expected a GeoDataFrame, got {type(gdf).__name__}")
+        raise LabTypeError(f"{what} : il faut un GeoDataFrame, pas un {type(gdf).__name__}")
     if gdf.crs is None:
-        raise ValueError(f"{what}: the GeoDataFrame has no coordinate reference system (CRS); "
-                         "set it first, e.g. gdf.set_crs('EPSG:4326') for longitudes/latitudes")
+        raise LabValueError(f"{what} : le GeoDataFrame n'a pas de système de coordonnées (CRS) ; "
+                           "donnez-le d'abord, par exemple gdf.set_crs('EPSG:4326') pour des longitudes/latitudes")
     missing = gdf.geometry.isna() | gdf.geometry.is_empty
     if missing.any():
-        raise ValueError(f"{what}: {int(missing.sum())} row(s) without geometry "
-                         f"(index {list(gdf.index[missing][:5])})")
+        raise LabValueError(f"{what} : {int(missing.sum())} ligne(s) sans géométrie "
+                           f"(index {list(gdf.index[missing][:5])})")
 
 
 def to_lambert93(gdf):
@@ -52,16 +54,16 @@ def points_from_lonlat(df: pd.DataFrame, lon: str = "longitude", lat: str = "lat
     """
     for column in (lon, lat):
         if column not in df.columns:
-            raise KeyError(f"points_from_lonlat: no column '{column}' (columns: {', '.join(map(str, df.columns))})")
+            raise LabKeyError(f"points_from_lonlat : pas de colonne « {column} » (colonnes : {', '.join(map(str, df.columns))})")
     x = pd.to_numeric(df[lon], errors="coerce").astype("float64")
     y = pd.to_numeric(df[lat], errors="coerce").astype("float64")
     missing = x.isna() | y.isna()
     if missing.any():
-        raise ValueError(f"points_from_lonlat: {int(missing.sum())} row(s) without coordinates "
-                         f"in '{lon}'/'{lat}'; drop them first and say so")
+        raise LabValueError(f"points_from_lonlat : {int(missing.sum())} ligne(s) sans coordonnées "
+                           f"dans « {lon} »/« {lat} » ; retirez-les d'abord, et dites combien")
     if not (x.between(-180, 180).all() and y.between(-90, 90).all()):
-        raise ValueError(f"points_from_lonlat: '{lon}'/'{lat}' are not longitudes/latitudes in degrees "
-                         "(values out of range): are the columns swapped or already projected?")
+        raise LabValueError(f"points_from_lonlat : « {lon} »/« {lat} » ne sont pas des longitudes/latitudes en degrés "
+                           "(valeurs hors bornes) : colonnes inversées, ou déjà projetées ?")
     return gpd.GeoDataFrame(df.copy(), geometry=gpd.points_from_xy(x, y), crs=WGS84)
 
 
@@ -94,11 +96,11 @@ def weighted_centroid(gdf, weights) -> Point:
     xy = _xy(gdf, "weighted_centroid")
     w = pd.to_numeric(pd.Series(weights, index=gdf.index), errors="coerce").astype("float64").to_numpy()
     if (w < 0).any():
-        raise ValueError("weighted_centroid: weights must not be negative")
+        raise LabValueError("weighted_centroid : les poids ne doivent pas être négatifs")
     known = ~np.isnan(w)
     total = w[known].sum()
     if not known.any() or total == 0:
-        raise ValueError("weighted_centroid: the weights sum to zero (or are all missing): no centre")
+        raise LabValueError("weighted_centroid : la somme des poids est nulle (ou tous manquent) : pas de centre")
     x, y = (xy[known] * w[known, None]).sum(axis=0) / total
     point = gpd.GeoSeries([Point(x, y)], crs=LAMBERT_93).to_crs(gdf.crs)
     return point.iloc[0]
@@ -118,7 +120,7 @@ def nearest_distance(origins, destinations, k: int = 1) -> pd.Series:
     over all of them; with none, the distance is NaN (unknown, not zero).
     """
     if int(k) != k or k < 1:
-        raise ValueError(f"nearest_distance: k must be a whole number ≥ 1, got {k!r}")
+        raise LabValueError(f"nearest_distance : k doit être un nombre entier ≥ 1, reçu {k!r}")
     if len(destinations) == 0:
         return pd.Series(np.nan, index=origins.index, dtype="float64", name="distance_m")
     d = np.sort(distance_matrix(origins, destinations).to_numpy(), axis=1)[:, : int(k)]
@@ -128,7 +130,7 @@ def nearest_distance(origins, destinations, k: int = 1) -> pd.Series:
 def count_within(origins, destinations, radius_m: float) -> pd.Series:
     """How many destinations lie within `radius_m` metres (inclusive) of each origin."""
     if radius_m is None or pd.isna(radius_m) or radius_m < 0:
-        raise ValueError(f"count_within: the radius must be a distance in metres ≥ 0, got {radius_m!r}")
+        raise LabValueError(f"count_within : le rayon doit être une distance en mètres ≥ 0, reçu {radius_m!r}")
     if len(destinations) == 0:
         return pd.Series(0, index=origins.index, dtype="int64", name="nombre")
     d = distance_matrix(origins, destinations).to_numpy()
@@ -144,9 +146,9 @@ def accessibility(origins, destinations, *, radius_m: float, k: int = 10) -> pd.
     distances.
     """
     if radius_m is None or pd.isna(radius_m) or radius_m < 0:
-        raise ValueError(f"accessibility: the radius must be a distance in metres ≥ 0, got {radius_m!r}")
+        raise LabValueError(f"accessibility : le rayon doit être une distance en mètres ≥ 0, reçu {radius_m!r}")
     if int(k) != k or k < 1:
-        raise ValueError(f"accessibility: k must be a whole number ≥ 1, got {k!r}")
+        raise LabValueError(f"accessibility : k doit être un nombre entier ≥ 1, reçu {k!r}")
     if len(destinations) == 0:
         return pd.DataFrame({"nombre_dans_rayon": 0, "plus_proche_km": np.nan, "moyenne_k_km": np.nan},
                             index=origins.index)
@@ -171,8 +173,8 @@ def polygon_of(points, polygons, column: str) -> pd.Series:
     """
     _check_frame(polygons, "polygon_of (polygons)")
     if column not in polygons.columns:
-        raise KeyError(f"polygon_of: no column '{column}' in the polygons "
-                       f"(columns: {', '.join(map(str, polygons.columns))})")
+        raise LabKeyError(f"polygon_of : pas de colonne « {column} » dans les polygones "
+                          f"(colonnes : {', '.join(map(str, polygons.columns))})")
     pts = gpd.GeoDataFrame({"_row": np.arange(len(points))},
                            geometry=_points(points, "polygon_of (points)").to_numpy(),
                            crs=points.crs).to_crs(LAMBERT_93)
@@ -212,9 +214,9 @@ def weighted_mean(values, weights) -> float:
     v = pd.to_numeric(pd.Series(values), errors="coerce").astype("float64").to_numpy()
     w = pd.to_numeric(pd.Series(weights), errors="coerce").astype("float64").to_numpy()
     if len(v) != len(w):
-        raise ValueError(f"weighted_mean: {len(v)} values but {len(w)} weights")
+        raise LabValueError(f"weighted_mean : {len(v)} valeurs mais {len(w)} poids")
     if (w < 0).any():
-        raise ValueError("weighted_mean: weights must not be negative")
+        raise LabValueError("weighted_mean : les poids ne doivent pas être négatifs")
     known = ~(np.isnan(v) | np.isnan(w))
     total = w[known].sum()
     if total == 0:

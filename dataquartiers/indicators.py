@@ -11,6 +11,8 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
+from .data import LabKeyError, LabValueError
+
 
 def min_max(values: pd.Series) -> pd.Series:
     """Rescale to [0, 1]: 0 for the smallest value, 1 for the largest (NA stays NA).
@@ -45,12 +47,12 @@ def composite(df: pd.DataFrame, weights: Mapping[str, float], *, normalise=min_m
     missing all of them is NA.
     """
     if not weights:
-        raise ValueError("composite: give at least one column and its weight")
+        raise LabValueError("composite : donnez au moins une colonne et son poids")
     missing = [c for c in weights if c not in df.columns]
     if missing:
-        raise KeyError(f"composite: no column {missing} (columns: {', '.join(map(str, df.columns))})")
+        raise LabKeyError(f"composite : pas de colonne {', '.join(map(str, missing))} (colonnes : {', '.join(map(str, df.columns))})")
     if any(w < 0 for w in weights.values()) or sum(weights.values()) == 0:
-        raise ValueError("composite: weights must be non-negative and not all zero")
+        raise LabValueError("composite : les poids doivent être positifs ou nuls, et pas tous nuls")
     parts = {}
     for column in weights:
         x = normalise(df[column])
@@ -128,7 +130,7 @@ def share_below_by_row(df: pd.DataFrame, threshold: float, prefix: str) -> pd.Se
     columns = {k: f"{prefix}_{k}" for k in FILOSOFI_POINTS}
     missing = [c for c in columns.values() if c not in df.columns]
     if missing:
-        raise KeyError(f"share_below_by_row: no column {missing}")
+        raise LabKeyError(f"share_below_by_row : pas de colonne {', '.join(missing)}")
     return df.apply(lambda row: share_below(threshold, {k: row[c] for k, c in columns.items()}), axis=1)
 
 
@@ -141,3 +143,36 @@ def non_take_up(beneficiaries: pd.Series, eligible: pd.Series) -> pd.Series:
     b = pd.to_numeric(beneficiaries, errors="coerce").astype("float64")
     e = pd.to_numeric(eligible, errors="coerce").astype("float64").replace(0, np.nan)
     return 100 * (1 - b / e)
+
+
+def table_fr(df: pd.DataFrame, decimals: int | Mapping[str, int] = 1, *, caption: str | None = None,
+             na: str = "—", index: bool = False):
+    """A table as a lab shows it: every number written the French way (`format_fr`), missing
+    values as `na`, text escaped, and no row numbers unless the index means something.
+
+    `decimals`: one number for every non-integer column, or a mapping column → decimals (integer
+    columns get 0 unless the mapping says otherwise). Returns a pandas Styler, to display.
+    """
+    def places(column) -> int:
+        if isinstance(decimals, Mapping) and column in decimals:
+            return decimals[column]
+        kind = getattr(df[column].dtype, "kind", "O")
+        if kind in "iu" or str(df[column].dtype) in ("Int64", "Int32", "UInt64"):
+            return 0
+        return decimals if isinstance(decimals, int) else 1
+
+    formats = {}
+    for column in df.columns:
+        if pd.api.types.is_bool_dtype(df[column]):
+            formats[column] = lambda v: na if pd.isna(v) else ("oui" if v else "non")
+        elif pd.api.types.is_numeric_dtype(df[column]):
+            formats[column] = (lambda v, d=places(column): na if pd.isna(v) else format_fr(v, d))
+    styler = df.style.format(formatter=formats, na_rep=na, escape="html")
+    if index:
+        if pd.api.types.is_numeric_dtype(df.index):
+            styler = styler.format_index(lambda v: format_fr(v, 0), axis="index")
+    else:
+        styler = styler.hide(axis="index")
+    if caption:
+        styler = styler.set_caption(caption)
+    return styler

@@ -22,6 +22,8 @@ import pandas as pd
 from branca.element import Element
 
 from . import PACKAGE_DIR
+from .data import LabValueError
+from .indicators import format_fr
 
 LEAFLET_DIR = PACKAGE_DIR / "_vendor" / "leaflet"
 LEAFLET_CDN_JS = [("leaflet", "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js")]
@@ -45,8 +47,8 @@ def _inline_leaflet(m: folium.Map) -> None:
         m.get_root().header.add_child(Element(inline), name="leaflet_inline")
     else:  # a source checkout where `make setup` has not run: online only
         warnings.warn(
-            f"{LEAFLET_DIR} is missing (run `make setup`): the map loads Leaflet from a CDN "
-            "and stays blank without network.",
+            f"{LEAFLET_DIR} manque (lancez `make setup`) : la carte charge Leaflet depuis un CDN "
+            "et reste vide sans réseau.",
             stacklevel=3,
         )
         m.default_js, m.default_css = LEAFLET_CDN_JS, LEAFLET_CDN_CSS
@@ -59,7 +61,7 @@ def base_map(gdf=None, *, bounds=None, basemap: bool = False, height: int = 480)
     """
     if bounds is None:
         if gdf is None:
-            raise ValueError("base_map needs a GeoDataFrame or bounds=[[south, west], [north, east]]")
+            raise LabValueError("base_map : donnez un GeoDataFrame, ou bounds=[[sud, ouest], [nord, est]]")
         west, south, east, north = gdf.to_crs(4326).total_bounds
         bounds = [[float(south), float(west)], [float(north), float(east)]]
     centre = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2]
@@ -117,18 +119,19 @@ class Classes:
                 return self.colours[i]
         return self.colours[-1]
 
-    def labels(self, fmt: str = "{:,.0f}") -> list[str]:
+    def labels(self, decimals: int = 0) -> list[str]:
+        """The legend's lines: the class names, or their bounds written the French way."""
         if self.names:
             return list(self.names)
-        fmt_fr = lambda v: fmt.format(v).replace(",", "\u202f").replace(".", ",")  # noqa: E731
-        return [f"{fmt_fr(lo)} – {fmt_fr(hi)}" for lo, hi in zip(self.edges[:-1], self.edges[1:])]
+        return [f"{format_fr(lo, decimals)} – {format_fr(hi, decimals)}"
+                for lo, hi in zip(self.edges[:-1], self.edges[1:])]
 
 
 def quantile_classes(values: Sequence[float], k: int = 5, colours: Sequence[str] | None = None) -> Classes:
     """Quantile breaks (same number of areas per class), the usual choice for a first map."""
     series = pd.Series(values, dtype="float64").dropna()
     if series.empty:
-        raise ValueError("quantile_classes: no value to classify (all missing)")
+        raise LabValueError("quantile_classes : aucune valeur à classer (toutes manquent)")
     edges = sorted(set(series.quantile([i / k for i in range(k + 1)]).round(6).tolist()))
     if len(edges) < 2:
         edges = [edges[0], edges[0]]
@@ -154,7 +157,7 @@ def choropleth_layer(m: folium.Map, gdf, column: str, *, name: str, classes: Cla
     return classes
 
 
-def add_legend(m: folium.Map, title: str, classes: Classes, *, fmt: str = "{:,.0f}",
+def add_legend(m: folium.Map, title: str, classes: Classes, *, decimals: int = 0,
                extra: Sequence[tuple[str, str]] = ()) -> folium.Map:
     """A legend in plain HTML (text a screen reader can read), bottom right of the map.
 
@@ -162,7 +165,7 @@ def add_legend(m: folium.Map, title: str, classes: Classes, *, fmt: str = "{:,.0
     """
     rows = "".join(
         f'<li><span style="background:{c}" aria-hidden="true"></span>{html.escape(label)}</li>'
-        for c, label in zip(classes.colours, classes.labels(fmt)))
+        for c, label in zip(classes.colours, classes.labels(decimals)))
     rows += "".join(f'<li><span style="background:{NO_DATA_COLOUR}" aria-hidden="true"></span>'
                     "donnée absente ou masquée</li>" for _ in [0])
     rows += "".join(f"<li>{html.escape(a)} : {html.escape(b)}</li>" for a, b in extra)
@@ -190,7 +193,7 @@ class MapFigure:
 
     def __init__(self, m: folium.Map, *, title: str, alt: str, height: int = 480):
         if not alt.strip():
-            raise ValueError("MapFigure: give a text alternative (alt) saying what the map shows")
+            raise LabValueError("MapFigure : donnez une alternative textuelle (alt) qui dit ce que montre la carte")
         self.map, self.title, self.alt, self.height = m, title, alt, height
 
     def _repr_html_(self) -> str:
@@ -218,7 +221,7 @@ class Categories(Classes):
 
     def __init__(self, colours: dict[str, str]):
         if not colours:
-            raise ValueError("Categories: give at least one category and its colour")
+            raise LabValueError("Categories : donnez au moins une catégorie et sa couleur")
         self.mapping = dict(colours)
         super().__init__(edges=[], colours=list(self.mapping.values()))
 
@@ -227,7 +230,7 @@ class Categories(Classes):
             return NO_DATA_COLOUR
         return self.mapping.get(value, NO_DATA_COLOUR)
 
-    def labels(self, fmt: str = "") -> list[str]:  # fmt: same call as Classes.labels
+    def labels(self, decimals: int = 0) -> list[str]:  # same call as Classes.labels
         return [str(k) for k in self.mapping]
 
 
@@ -235,8 +238,8 @@ def point_layer(m: folium.Map, gdf, *, name: str, colour: str = "#6a3d9a", radiu
                 tooltip: dict[str, str] | None = None, show: bool = True) -> folium.Map:
     """Points (e.g. job offers) as small circles of constant size on screen, in one layer."""
     if not (gdf.geometry.geom_type == "Point").all():
-        raise ValueError(f"point_layer '{name}': every geometry must be a point "
-                         f"(found {', '.join(sorted(set(gdf.geom_type)))})")
+        raise LabValueError(f"point_layer « {name} » : chaque géométrie doit être un point "
+                           f"(trouvé : {', '.join(sorted(set(gdf.geom_type)))})")
     columns = [c for c in dict.fromkeys(tooltip or {}) if c != gdf.geometry.name]
     data = _geojson_data(gdf[[*columns, gdf.geometry.name]])
     style = {"color": "#333333", "weight": 0.8, "fillColor": colour, "fillOpacity": 0.85}
@@ -255,7 +258,7 @@ def radius_layer(m: folium.Map, gdf, radius_m: float, *, name: str, label: str |
     from .geo import centroids  # a map helper needs metric centroids; geo does not need maps
 
     if radius_m is None or pd.isna(radius_m) or radius_m <= 0:
-        raise ValueError(f"radius_layer '{name}': the radius must be a distance in metres > 0, got {radius_m!r}")
+        raise LabValueError(f"radius_layer « {name} » : le rayon doit être une distance en mètres > 0, reçu {radius_m!r}")
     points = centroids(gdf).to_crs(4326)
     group = folium.FeatureGroup(name=name, show=show)
     for _, row in points.iterrows():
@@ -281,13 +284,13 @@ def lighten(gdf, decimals: int = 5):
     import shapely
 
     if gdf.crs is None:
-        raise ValueError("lighten: the GeoDataFrame has no coordinate reference system (CRS)")
+        raise LabValueError("lighten : le GeoDataFrame n'a pas de système de coordonnées (CRS)")
     out = gdf.to_crs(4326)
     return out.set_geometry(shapely.set_precision(out.geometry.to_numpy(), 10 ** -decimals))
 
 
 def merged_choropleth_layer(m: folium.Map, gdf, column: str, *, name: str, classes: Classes | None = None,
-                            fmt: str = "{:,.0f}", tooltip_title: str = "Classe", decimals: int = 5,
+                            label_decimals: int = 0, tooltip_title: str = "Classe", decimals: int = 5,
                             opacity: float = 0.75) -> Classes:
     """A choropleth of many small cells (e.g. 200 m squares) merged by class: one shape per colour.
 
@@ -296,7 +299,7 @@ def merged_choropleth_layer(m: folium.Map, gdf, column: str, *, name: str, class
     value. Works with numeric `Classes` (quantiles by default) and with `Categories`.
     """
     classes = classes or quantile_classes(gdf[column])
-    label_of = dict(zip(classes.colours, classes.labels(fmt)))
+    label_of = dict(zip(classes.colours, classes.labels(label_decimals)))
     label_of[NO_DATA_COLOUR] = "donnée absente ou masquée"
     colour = [classes.colour_of(v) for v in gdf[column]]
     cells = lighten(gdf[[gdf.geometry.name]].assign(_colour=colour), decimals)

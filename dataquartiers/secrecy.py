@@ -1,8 +1,10 @@
 """Statistical secrecy: no count of fewer than 11 persons or households is ever shown.
 
-INSEE's practice for small areas: a published count must cover at least 11 units, otherwise an
-individual could be recognised. The check works on the columns that hold counts of persons or
-households; a data package field declares it with `"dq:count_of": "personnes"` (or "ménages"),
+The threshold of 11 is the rule of INSEE's fiscal sources (Filosofi, the gridded income data): a
+published count must cover at least 11 households, otherwise one could be recognised. The book
+applies it, as its own rule, to every count it ships or shows.
+
+The check works on the columns that hold counts of persons or households; a data package field declares it with `"dq:count_of": "personnes"` (or "ménages"),
 and labs pass the column names explicitly. Zero is allowed: an empty cell reveals nobody. Rates
 and averages are not counts and are not checked here.
 
@@ -21,6 +23,8 @@ from typing import Iterable
 
 import pandas as pd
 
+from .data import DonneesError, LabKeyError
+
 THRESHOLD = 11
 MASK_LABEL = "< 11 (masqué)"
 
@@ -34,7 +38,7 @@ class SmallCount:
     value: float
 
     def __str__(self) -> str:
-        return f"row {self.row!r}, column '{self.column}': {self.value:g} is under {THRESHOLD}"
+        return f"ligne {self.row!r}, colonne « {self.column} » : {format_count(self.value)} est inférieur à {THRESHOLD}"
 
 
 def find_small_counts(df: pd.DataFrame, count_columns: Iterable[str],
@@ -43,15 +47,22 @@ def find_small_counts(df: pd.DataFrame, count_columns: Iterable[str],
     found = []
     for column in count_columns:
         if column not in df.columns:
-            raise KeyError(f"find_small_counts: no column '{column}' (columns: {', '.join(map(str, df.columns))})")
+            raise LabKeyError(f"find_small_counts : pas de colonne « {column} » (colonnes : {', '.join(map(str, df.columns))})")
         values = pd.to_numeric(df[column], errors="coerce")
         bad = values[((values > 0) & (values < threshold)).fillna(False).astype(bool)]
         found += [SmallCount(row=idx, column=column, value=float(v)) for idx, v in bad.items()]
     return found
 
 
-class SecrecyError(ValueError):
+def format_count(value: float) -> str:
+    """A count as a message shows it: 4, 10,6 (French decimal comma)."""
+    return f"{value:g}".replace(".", ",")
+
+
+class SecrecyError(DonneesError, ValueError):
     """A table about to be shown holds counts under the threshold."""
+
+    label = "Secret statistique"
 
 
 def check_displayable(df: pd.DataFrame, count_columns: Iterable[str], *, name: str = "table") -> pd.DataFrame:
@@ -61,10 +72,10 @@ def check_displayable(df: pd.DataFrame, count_columns: Iterable[str], *, name: s
     """
     found = find_small_counts(df, count_columns)
     if found:
-        listed = "; ".join(map(str, found[:5])) + (f"; … ({len(found)} in all)" if len(found) > 5 else "")
+        listed = " ; ".join(map(str, found[:5])) + (f" ; … ({len(found)} en tout)" if len(found) > 5 else "")
         raise SecrecyError(
-            f"{name}: {len(found)} count(s) under {THRESHOLD} would be shown ({listed}). "
-            f"Mask them with dataquartiers.secrecy.mask_small_counts().")
+            f"{name} : {len(found)} effectif(s) inférieur(s) à {THRESHOLD} seraient affichés ({listed}). "
+            f"Masquez-les avec dataquartiers.secrecy.mask_small_counts().")
     return df
 
 
@@ -78,7 +89,7 @@ def mask_small_counts(df: pd.DataFrame, count_columns: Iterable[str],
     out = df.copy()
     for column in count_columns:
         if column not in out.columns:
-            raise KeyError(f"mask_small_counts: no column '{column}' (columns: {', '.join(map(str, out.columns))})")
+            raise LabKeyError(f"mask_small_counts : pas de colonne « {column} » (colonnes : {', '.join(map(str, out.columns))})")
         values = pd.to_numeric(out[column], errors="coerce")
         small = ((values > 0) & (values < threshold)).fillna(False).astype(bool)
         out[column] = values.mask(small)
@@ -98,9 +109,9 @@ class ShippedSmallCount:
     value: float
 
     def __str__(self) -> str:
-        place = f"line {self.line}" if self.file.endswith(".csv") else f"feature {self.line}"
-        return (f"{self.file}: column '{self.column}', {place}{f' ({self.key})' if self.key else ''}: "
-                f"{self.value:g} is under {THRESHOLD}")
+        place = f"ligne {self.line}" if self.file.endswith(".csv") else f"objet {self.line}"
+        return (f"{self.file} : colonne « {self.column} », {place}{f' ({self.key})' if self.key else ''} : "
+                f"{format_count(self.value)} est inférieur à {THRESHOLD}")
 
 
 def check_dataset(name: str, folder: Path | None = None) -> list[ShippedSmallCount]:
@@ -137,10 +148,11 @@ def check_shipped(folder: Path | None = None) -> list[ShippedSmallCount]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dataquartiers.secrecy",
-                                     description="Statistical secrecy: no count of persons or households under 11.")
-    sub = parser.add_subparsers(dest="command", required=True)
-    check = sub.add_parser("check", help="check every count field of the shipped datasets")
-    check.add_argument("--datasets", type=Path, default=None, help="folder holding datapackage.json")
+                                     description="Secret statistique : aucun effectif de personnes ou de ménages "
+                                                 "inférieur à 11.")
+    sub = parser.add_subparsers(dest="command", required=True, title="commandes")
+    check = sub.add_parser("check", help="vérifie chaque colonne d'effectifs des jeux de données livrés")
+    check.add_argument("--datasets", type=Path, default=None, help="dossier qui contient datapackage.json")
     args = parser.parse_args(argv)
     from . import data
 
@@ -150,14 +162,14 @@ def main(argv: list[str] | None = None) -> int:
     for small in found[:200]:
         print(small)
     if len(found) > 200:
-        print(f"… and {len(found) - 200} more")
+        print(f"… et {len(found) - 200} autres")
     checked = sum(1 for n in names if data.count_columns(n, folder))
     if found:
-        print(f"secrecy: {len(found)} count(s) under {THRESHOLD} in {folder}: mask them "
-              "(booktools/prepare.py) or document the producer's masking.", file=sys.stderr)
+        print(f"secret statistique : {len(found)} effectif(s) inférieur(s) à {THRESHOLD} dans {folder} : masquez-les "
+              "(booktools/prepare.py) ou documentez le masquage du producteur.", file=sys.stderr)
         return 1
-    print(f"secrecy: OK, no count of 1 to {THRESHOLD - 1} in the {checked} resources with count fields "
-          f"(of {len(names)} in {folder / 'datapackage.json'}).")
+    print(f"secret statistique : OK, aucun effectif de 1 à {THRESHOLD - 1} dans les {checked} ressources qui ont des "
+          f"colonnes d'effectifs (sur {len(names)} dans {folder / 'datapackage.json'}).")
     return 0
 
 

@@ -31,6 +31,7 @@ REQUIRED_NAMES = [
     "cepidc_mortalite_causes_2023", "cepidc_mortalite_2010_2023", "drees_medecins_2013_2014",
     "departements", "regions", "epci", "communes", "epci_communes",
     "sante_iris_synthetique", "c2s_menages_synthetique",
+    "qpv2024_marseille", "qpv_2015_2024_marseille", "iris_aix_marseille_provence", "arrondissements_contours",
 ]
 #: Ids of the book's catalogue of sources that a resource may point to.
 CATALOGUE_IDS = {
@@ -105,7 +106,8 @@ def test_unverified_licences_are_the_flagged_sources():
     unverified = {n for n, r in data.resources(DATASETS).items() if r["licence_status"] == "unverified"}
     assert {"qpv2015_ille_et_vilaine", "rennes_iris_population", "lyon_iris_2012", "iris_chaleur_lcz",
             "iris_personnes_agees_seules", "rennes_offres_emploi", "cepidc_mortalite_causes_2023",
-            "cepidc_mortalite_2010_2023"} <= unverified
+            "cepidc_mortalite_2010_2023", "qpv2024_marseille", "qpv_2015_2024_marseille",
+            "iris_aix_marseille_provence", "arrondissements_contours"} <= unverified
 
 
 def test_the_folder_stays_small_and_each_map_layer_under_one_megabyte():
@@ -162,7 +164,9 @@ def test_every_resource_loads_typed_per_its_schema(name):
 def test_row_counts_of_the_main_resources():
     expected = {"filosofi_iris_2018": 12_395, "qpv2015_marseille": 37, "qpv2015_occitanie": 105,
                 "qpv_demographie": 1_400, "rennes_offres_emploi": 3_928, "lyon_iris_2012": 358,
-                "iris_chaleur_lcz": 523, "marseille_temperature_carreaux": 7_282, "rennes_iris_population": 93}
+                "iris_chaleur_lcz": 523, "marseille_temperature_carreaux": 7_282, "rennes_iris_population": 93,
+                "qpv2024_marseille": 41, "qpv_2015_2024_marseille": 42, "iris_aix_marseille_provence": 779,
+                "arrondissements_contours": 25}
     for name, rows in expected.items():
         assert len(load(name, folder=DATASETS)) == rows, name
 
@@ -187,7 +191,7 @@ def test_a_bad_square_id_names_the_file_row_and_value(tmp_path):
     lines = path.read_text(encoding="utf-8").splitlines()
     lines[3] = lines[3].replace("CRS3035RES200mN", "CARREAU", 1)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    with pytest.raises(DatasetFileError, match=r"carreaux200m\.csv: row 4, column 'id': 'CARREAU.*' is not an INSEE grid-square id"):
+    with pytest.raises(DatasetFileError, match=r"carreaux200m\.csv : ligne 4, colonne « id » : « CARREAU.* » n'est pas un identifiant de carreau INSEE"):
         load("marseille_temperature_carreaux", folder=folder)
 
 
@@ -205,6 +209,25 @@ def test_a_commune_keeps_its_arrondissements():
 def test_an_arrondissement_brings_the_data_of_its_whole_commune():
     marseille = load("communes_contours_2018", territory="13201", folder=DATASETS)
     assert list(marseille["code"]) == ["13055"]
+
+
+def test_an_arrondissement_gets_only_the_finer_rows_that_name_it():
+    """A QPV listed for the whole of Marseille is not known to lie in the 1st arrondissement."""
+    first = load("qpv2024_communes", territory="13201", folder=DATASETS)
+    assert list(first["code_qp"]) == ["QN01330M"]  # Centre Ville 1er et 2e Arrondissements
+    assert load("qpv2024_communes", territory="13055", folder=DATASETS)["code_qp"].nunique() == 41
+    with pytest.raises(UnknownTerritoryError) as err:
+        load("qpv2024_communes", territory="69381", folder=DATASETS)  # Lyon's list names the whole city only
+    assert str(err.value).startswith("Le jeu « qpv2024_communes » ne détaille pas les arrondissements : ses lignes "
+                                     "portent sur la commune entière, 69123 (Lyon)")
+    assert data.resolve_territory("13201", DATASETS).kind == "arrondissement"
+
+
+def test_the_derived_overlap_says_it_is_not_official():
+    res = resource("qpv_2015_2024_marseille", DATASETS)
+    assert "dérivée, non officielle" in res["title"] and "pas une table de passage officielle" in res["description"]
+    overlap = load("qpv_2015_2024_marseille", folder=DATASETS)
+    assert overlap["code_qp_2024"].nunique() == 41 and overlap["code_qp_2015"].nunique() == 35
 
 
 def test_an_epci_keeps_its_member_communes():
@@ -259,7 +282,7 @@ def test_a_bundle_without_the_communes_table_filters_by_commune_and_department(t
 
 def test_a_bundle_without_epci_members_says_what_to_add(tmp_path):
     folder = reduced_package(tmp_path / "datasets", ["filosofi_iris_villes_2019"])
-    with pytest.raises(UnknownTerritoryError, match=r"Cannot filter by EPCI '243500139'.*no 'epci_communes' resource"):
+    with pytest.raises(UnknownTerritoryError, match=r"Impossible de filtrer par EPCI \(« 243500139 »\).*n'a pas la ressource « epci_communes »"):
         load("filosofi_iris_villes_2019", territory="243500139", folder=folder)
 
 
@@ -278,28 +301,28 @@ def test_an_unknown_dataset_lists_the_available_ones():
     with pytest.raises(UnknownResourceError) as err:
         load("filosofi_2018", folder=DATASETS)
     message = str(err.value)
-    assert message.startswith("Unknown dataset 'filosofi_2018'. Available datasets: ")
+    assert message.startswith("Jeu de données inconnu : « filosofi_2018 ». Jeux disponibles : ")
     assert "filosofi_iris_2018" in message and "qpv2015_marseille" in message
 
 
 def test_an_unknown_territory_lists_what_the_dataset_covers():
     with pytest.raises(UnknownTerritoryError) as err:
         load("rennes_iris_population", territory="99999", folder=DATASETS)
-    assert str(err.value) == ("Unknown commune code '99999' (COG 2026). Dataset 'rennes_iris_population' "
-                              "covers 1 commune: 35238 (Rennes).")
-    with pytest.raises(UnknownTerritoryError, match=r"^'1234' is not a territory code"):
+    assert str(err.value) == ("Code de commune inconnu : « 99999 » n'est dans le code officiel géographique (COG 2026). "
+                              "Le jeu « rennes_iris_population » couvre 1 commune : 35238 (Rennes).")
+    with pytest.raises(UnknownTerritoryError, match=r"^« 1234 » n'est pas un code de territoire"):
         load("rennes_iris_population", territory="1234", folder=DATASETS)
 
 
 def test_a_territory_outside_the_dataset_lists_what_it_covers():
     with pytest.raises(UnknownTerritoryError) as err:
         load("qpv2015_ille_et_vilaine", territory="75056", folder=DATASETS)
-    assert str(err.value) == ("Dataset 'qpv2015_ille_et_vilaine' has no row for territory '75056'. "
-                              "It covers 2 communes: 35238 (Rennes), 35288 (Saint-Malo).")
+    assert str(err.value) == ("Le jeu « qpv2015_ille_et_vilaine » n'a aucune ligne pour le territoire 75056 (Paris). "
+                              "Il couvre 2 communes : 35238 (Rennes), 35288 (Saint-Malo).")
 
 
 def test_a_dataset_without_territory_field_says_so():
-    with pytest.raises(UnknownTerritoryError, match="'marseille_temperature_carreaux' cannot be filtered by territory"):
+    with pytest.raises(UnknownTerritoryError, match="« marseille_temperature_carreaux » ne se filtre pas par territoire"):
         load("marseille_temperature_carreaux", territory="13055", folder=DATASETS)
 
 
@@ -309,21 +332,22 @@ def test_a_missing_licence_names_the_resource(tmp_path):
     folder = copy_package(MINI, tmp_path / "mini", drop_licence)
     with pytest.raises(DatasetMetadataError) as err:
         load("iris_population", folder=folder)
-    assert str(err.value).startswith("datapackage.json: resource 'iris_population': field 'licenses' is missing")
+    assert str(err.value).startswith("datapackage.json : ressource « iris_population » : le champ « licenses » manque")
     assert data.check_package(folder) == [str(err.value)]
 
 
 @pytest.mark.parametrize("change, message", [
-    (lambda r: r.update(licence_status="ok"), "field 'licence_status' is 'ok', expected one of verified, unverified"),
-    (lambda r: r.update(licence_status="unverified"), "field 'licence_note' is missing"),
-    (lambda r: r.update(granularity="quartier"), "field 'granularity' is 'quartier', expected one of"),
-    (lambda r: r.pop("provenance"), "field 'provenance' is missing"),
-    (lambda r: r.update(synthetic=True), "a synthetic resource must say « synthétique »"),
-    (lambda r: r.update(territory={"field": "code_commune"}), "field 'territory' must name one of the schema's fields"),
+    (lambda r: r.update(licence_status="ok"), "le champ « licence_status » vaut « ok », attendu : verified ou unverified"),
+    (lambda r: r.update(licence_status="unverified"), "le champ « licence_note » manque"),
+    (lambda r: r.update(granularity="quartier"), "le champ « granularity » vaut « quartier », attendu :"),
+    (lambda r: r.pop("provenance"), "le champ « provenance » manque"),
+    (lambda r: r.update(synthetic=True), "une ressource synthétique doit dire « synthétique »"),
+    (lambda r: r.update(territory={"field": "code_commune"}), "le champ « territory » doit nommer une colonne du schéma"),
+    (lambda r: r.update(qpv_geography="2020"), "le champ « qpv_geography » vaut « 2020 », attendu : 2015 ou 2024"),
 ])
 def test_incomplete_descriptions_are_refused(tmp_path, change, message):
     folder = copy_package(MINI, tmp_path / "mini", lambda pkg: change(pkg["resources"][2]))
-    with pytest.raises(DatasetMetadataError, match="resource 'iris_population': " + message.replace("(", r"\(")):
+    with pytest.raises(DatasetMetadataError, match="ressource « iris_population » : " + message.replace("(", r"\(")):
         resource("iris_population", folder)
 
 
@@ -331,7 +355,7 @@ def test_a_malformed_csv_names_the_file_and_column(tmp_path):
     folder = copy_package(MINI, tmp_path / "mini")
     path = folder / "iris_population.csv"
     path.write_text(path.read_text(encoding="utf-8").replace("2450", "deux mille"), encoding="utf-8")
-    with pytest.raises(DatasetFileError, match=r"iris_population\.csv: column 'population' is not of type integer"):
+    with pytest.raises(DatasetFileError, match=r"iris_population\.csv : la colonne « population » n'est pas du type entier"):
         load("iris_population", folder=folder)
 
 
@@ -339,28 +363,28 @@ def test_a_missing_column_names_the_file_and_column(tmp_path):
     folder = copy_package(MINI, tmp_path / "mini")
     path = folder / "iris_population.csv"
     path.write_text(path.read_text(encoding="utf-8").replace("part_jeunes", "jeunes"), encoding="utf-8")
-    with pytest.raises(DatasetFileError, match=r"iris_population\.csv: column 'part_jeunes' declared in datapackage\.json is missing"):
+    with pytest.raises(DatasetFileError, match=r"iris_population\.csv : la colonne « part_jeunes » déclarée dans datapackage\.json manque"):
         load("iris_population", folder=folder)
 
 
 def test_a_malformed_geojson_names_the_file(tmp_path):
     folder = copy_package(MINI, tmp_path / "mini")
     (folder / "quartiers.geojson").write_text('{"type": "FeatureCollection", "features": [', encoding="utf-8")
-    with pytest.raises(DatasetFileError, match=r"quartiers\.geojson: not a GeoJSON FeatureCollection"):
+    with pytest.raises(DatasetFileError, match=r"quartiers\.geojson : ce n'est pas une FeatureCollection GeoJSON"):
         load("quartiers", folder=folder)
 
 
 def test_a_malformed_data_package_names_line_and_column(tmp_path):
     folder = copy_package(MINI, tmp_path / "mini")
     (folder / "datapackage.json").write_text('{"resources": [\n  {"name": "x",}\n]}', encoding="utf-8")
-    with pytest.raises(DatasetFileError, match=r"datapackage\.json: not valid JSON \(line 2, column 16\)"):
+    with pytest.raises(DatasetFileError, match=r"datapackage\.json : ce n'est pas du JSON valide \(ligne 2, colonne 16\)"):
         load("x", folder=folder)
 
 
 def test_a_missing_file_names_the_dataset(tmp_path):
     folder = copy_package(MINI, tmp_path / "mini")
     (folder / "quartiers.geojson").unlink()
-    with pytest.raises(DatasetFileError, match=r"quartiers\.geojson: file of dataset 'quartiers' not found"):
+    with pytest.raises(DatasetFileError, match=r"quartiers\.geojson : fichier du jeu de données « quartiers » introuvable"):
         load("quartiers", folder=folder)
 
 
@@ -406,13 +430,16 @@ def test_c2s_take_up_is_calibrated_on_the_drees_rates():
 
 def test_health_rates_follow_poverty():
     health = load("sante_iris_synthetique", folder=DATASETS)
-    filosofi = load("filosofi_iris_villes_2019", folder=DATASETS)
+    filosofi = load("filosofi_iris_2018", folder=DATASETS)
     merged = health.merge(filosofi, left_on="code_iris", right_on="IRIS")
-    assert len(merged) == len(filosofi) == len(health)
+    assert len(merged) == len(filosofi) == len(health) == 12_395  # every IRIS of the national file
     for column, national in (("taux_traitement_antidiabetique", 5.3), ("taux_ald", 16.9), ("taux_traitement_antiasthmatique", 6.7)):
-        correlation = merged[column].astype(float).corr(merged["DISP_TP6019"].astype(float))
+        correlation = merged[column].astype(float).corr(merged["DISP_TP6018"].astype(float))
         assert 0.3 < correlation < 0.85, f"{column}: correlation with poverty {correlation:.2f}"
         assert 0.7 * national < merged[column].mean() < 1.2 * national, column
+    # diabetes: lower in the West, higher in Provence-Alpes-Côte d'Azur (REGION_DIABETES_FACTOR)
+    by_department = merged.groupby(merged["code_commune"].str.slice(0, 2))["taux_traitement_antidiabetique"].mean()
+    assert by_department["35"] < by_department["13"]
 
 
 # --- prepare.py: the shipped files are what the script makes ---------------------------------------
@@ -457,6 +484,12 @@ def test_the_datasets_page_has_every_resource_with_its_facts():
     assert "{download}`datapackage.json <datapackage.json>`" in page
     # file names with <ville> must not become HTML tags
     assert "\\<ville\\>_iris_heat_vulnerability" in page
+
+
+def test_the_datasets_page_says_the_qpv_geography():
+    assert "| Géographie prioritaire | QPV de 2024 (codes QN…)" in datasets_page.render_resource(resource("qpv2024_marseille", DATASETS), DATASETS)
+    assert "| Géographie prioritaire | QPV de 2015 (codes QP…)" in datasets_page.render_resource(resource("qpv_revenus_c2s", DATASETS), DATASETS)
+    assert "Géographie prioritaire" not in datasets_page.render_resource(resource("communes", DATASETS), DATASETS)
 
 
 def test_the_datasets_page_links_its_catalogue_entries():

@@ -222,7 +222,8 @@ def test_prise_en_main_assessment_is_real(charter):
     report = check_repository(REPO)
     lab = next(a for a in report.assessments if a.stem == "prise-en-main")
     assert lab.title.startswith("Prise en main")
-    assert set(lab.resources) == {"rennes_iris_population", "qpv2015_ille_et_vilaine"}
+    # what the lab reads: the national tables, and every contour layer a territory may need
+    assert {"filosofi_iris_2018", "caf_iris_2020", "qpv2024_communes", "qpv2024_marseille"} <= set(lab.resources)
     assert lab.score("integrity") == 2 and lab.score("citizen-inclusion") == 1
     assert any(r["status"] == "open" and "licence" in r["risk"] for r in lab.data["risks"])
 

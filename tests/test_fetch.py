@@ -60,8 +60,9 @@ def test_a_bad_hash_is_a_clear_error_and_leaves_nothing_in_the_cache(served, tmp
     with pytest.raises(FetchError) as err:
         fetch.fetch("filosofi_iris_2018", url=f"{url}/{archive.name}", sha256=wrong, cache=cache)
     message = str(err.value)
-    assert message.startswith(f"{url}/{archive.name}: the downloaded file's SHA-256 is {sha256(archive)}, expected {wrong}.")
-    assert "nothing was kept" in message
+    assert message.startswith(f"{url}/{archive.name} : l'empreinte SHA-256 du fichier téléchargé est {sha256(archive)}, "
+                              f"attendu {wrong}.")
+    assert "rien n'a été gardé" in message
     assert not cache.exists() or list(cache.iterdir()) == []
 
 
@@ -71,7 +72,7 @@ def test_an_altered_cache_is_removed_when_the_new_download_does_not_match(served
     cache.mkdir()
     (cache / "filosofi_iris_2018.zip").write_bytes(b"truncated")
     (cache / "filosofi_iris_2018.zip.sha256").write_text("1" * 64 + "\n", encoding="utf-8")
-    with pytest.raises(FetchError, match="expected 1{64}"):
+    with pytest.raises(FetchError, match="attendu 1{64}"):
         fetch.fetch("filosofi_iris_2018", url=f"{url}/{archive.name}", cache=cache)
     assert not (cache / "filosofi_iris_2018.zip").exists()
 
@@ -80,23 +81,23 @@ def test_a_server_down_is_a_clear_error(tmp_path):
     url = f"http://127.0.0.1:{free_port()}/BASE_TD_FILO_DISP_IRIS_2018.zip"
     with pytest.raises(FetchError) as err:
         fetch.fetch("filosofi_iris_2018", url=url, sha256="0" * 64, cache=tmp_path / "cache", timeout=5)
-    assert str(err.value).startswith(f"{url}: cannot reach the server (ConnectionError). Offline?")
+    assert str(err.value).startswith(f"{url} : impossible de joindre le serveur (ConnectionError). Pas de réseau ?")
     assert not (tmp_path / "cache" / "filosofi_iris_2018.zip").exists()
 
 
 def test_a_missing_file_on_the_server_points_to_the_producer_page(served, tmp_path):
     url, _ = served
-    with pytest.raises(FetchError, match=r"answered HTTP 404\. The producer may have moved the file: see https://www\.insee\.fr/fr/statistiques/5055909"):
+    with pytest.raises(FetchError, match=r"a répondu HTTP 404\. Le producteur a peut-être déplacé le fichier : voyez https://www\.insee\.fr/fr/statistiques/5055909"):
         fetch.fetch("filosofi_iris_2018", url=f"{url}/absent.zip", sha256="0" * 64, cache=tmp_path / "cache")
 
 
 def test_an_unknown_national_file_lists_the_known_ones():
-    with pytest.raises(FetchError, match=r"Unknown national file 'filosofi'\. Available: filosofi_iris_2018, filosofi_iris_2019"):
+    with pytest.raises(FetchError, match=r"Fichier national inconnu : « filosofi »\. Fichiers connus : filosofi_iris_2018, filosofi_iris_2019"):
         fetch.fetch("filosofi")
 
 
 def test_the_registry_points_to_official_https_urls():
     for name, entry in fetch.NATIONAL_FILES.items():
-        assert entry.url.startswith(("https://www.insee.fr/", "https://www.data.gouv.fr/")), name
+        assert entry.url.startswith(("https://www.insee.fr/", "https://www.data.gouv.fr/", "https://data.geopf.fr/")), name
         assert entry.page.startswith("https://") and entry.member and entry.kind in ("csv", "geojson"), name
         assert entry.sha256 is None or len(entry.sha256) == 64, name

@@ -70,7 +70,7 @@ def test_nearest_distance_mean_of_k_nearest(origin, destinations):
 
 
 def test_nearest_distance_refuses_bad_k(origin, destinations):
-    with pytest.raises(ValueError, match="k must be a whole number ≥ 1, got 0"):
+    with pytest.raises(ValueError, match="k doit être un nombre entier ≥ 1, reçu 0"):
         geo.nearest_distance(origin, destinations, k=0)
 
 
@@ -79,7 +79,7 @@ def test_count_within_is_inclusive(origin, destinations):
     assert geo.count_within(origin, destinations, 4999.9).tolist() == [0]
     assert geo.count_within(origin, destinations, 10_000).tolist() == [2]
     assert geo.count_within(origin, destinations.iloc[0:0], 10_000).tolist() == [0]
-    with pytest.raises(ValueError, match="radius must be a distance in metres ≥ 0, got -1"):
+    with pytest.raises(ValueError, match="le rayon doit être une distance en mètres ≥ 0, reçu -1"):
         geo.count_within(origin, destinations, -1)
 
 
@@ -104,7 +104,7 @@ def test_weighted_centroid_by_hand():
     in_degrees = geo.weighted_centroid(squares.to_crs(4326), squares["population"])
     back = gpd.GeoSeries([in_degrees], crs=4326).to_crs(L93).iloc[0]
     assert back.distance(Point(700_200, 6_600_050)) < 0.01
-    with pytest.raises(ValueError, match="weights sum to zero"):
+    with pytest.raises(ValueError, match="la somme des poids est nulle"):
         geo.weighted_centroid(squares, [0, 0, None])
 
 
@@ -114,7 +114,7 @@ def test_polygon_of_and_within(zones):
     assert pd.isna(geo.polygon_of(pts, zones, "code").iloc[2])
     assert geo.within_polygons(pts, zones).tolist() == [True, True, False, True]
     assert geo.count_in_polygons(pts, zones).tolist() == [2, 1]  # P1: A and D; P2: B
-    with pytest.raises(KeyError, match="polygon_of: no column 'nom_qp' in the polygons"):
+    with pytest.raises(KeyError, match="polygon_of : pas de colonne « nom_qp » dans les polygones"):
         geo.polygon_of(pts, zones, "nom_qp")
 
 
@@ -129,7 +129,7 @@ def test_weighted_mean_by_hand():
     # (10 × 1 + 20 × 3) / 4 = 17.5; the pair with a missing value is left out
     assert geo.weighted_mean([10, 20, None], [1, 3, 5]) == pytest.approx(17.5)
     assert math.isnan(geo.weighted_mean([10, None], [0, 2]))
-    with pytest.raises(ValueError, match="2 values but 3 weights"):
+    with pytest.raises(ValueError, match="2 valeurs mais 3 poids"):
         geo.weighted_mean([1, 2], [1, 2, 3])
 
 
@@ -138,22 +138,22 @@ def test_points_from_lonlat():
     gdf = geo.points_from_lonlat(table)
     assert gdf.crs.to_epsg() == 4326 and gdf.geometry.iloc[0].x == pytest.approx(-1.68)
     assert gdf["id"].tolist() == [1, 2]
-    with pytest.raises(ValueError, match="1 row\\(s\\) without coordinates in 'longitude'/'latitude'"):
+    with pytest.raises(ValueError, match="1 ligne\\(s\\) sans coordonnées dans « longitude »/« latitude »"):
         geo.points_from_lonlat(table.assign(latitude=[48.1, None]))
-    with pytest.raises(ValueError, match="are the columns swapped or already projected"):
+    with pytest.raises(ValueError, match="colonnes inversées, ou déjà projetées"):
         geo.points_from_lonlat(table.assign(longitude=[350_000.0, 351_000.0]))
-    with pytest.raises(KeyError, match="no column 'lon'"):
+    with pytest.raises(KeyError, match="pas de colonne « lon »"):
         geo.points_from_lonlat(table, lon="lon")
 
 
 def test_bad_inputs_say_what_is_wrong(origin):
     no_crs = gpd.GeoDataFrame(geometry=[Point(*A)])
-    with pytest.raises(ValueError, match="distance_matrix \\(origins\\): the GeoDataFrame has no coordinate reference system"):
+    with pytest.raises(ValueError, match="distance_matrix \\(origins\\) : le GeoDataFrame n'a pas de système de coordonnées"):
         geo.distance_matrix(no_crs, origin)
-    with pytest.raises(TypeError, match="to_lambert93: expected a GeoDataFrame, got DataFrame"):
+    with pytest.raises(TypeError, match="to_lambert93 : il faut un GeoDataFrame, pas un DataFrame"):
         geo.to_lambert93(pd.DataFrame({"x": [1]}))
     empty = gpd.GeoDataFrame(geometry=[None], crs=L93)
-    with pytest.raises(ValueError, match="1 row\\(s\\) without geometry"):
+    with pytest.raises(ValueError, match="1 ligne\\(s\\) sans géométrie"):
         geo.count_within(empty, origin, 10)
 
 
@@ -166,5 +166,5 @@ def test_accessibility_gathers_the_three_measures(origin, destinations):
     assert table["moyenne_k_km"].tolist() == pytest.approx([7.5, math.sqrt(45_000_000) / 2000])
     none = geo.accessibility(origin, destinations.iloc[0:0], radius_m=1000)
     assert none["nombre_dans_rayon"].tolist() == [0] and math.isnan(none["plus_proche_km"].iloc[0])
-    with pytest.raises(ValueError, match="accessibility: k must be a whole number ≥ 1, got 2.5"):
+    with pytest.raises(ValueError, match="accessibility : k doit être un nombre entier ≥ 1, reçu 2.5"):
         geo.accessibility(origin, destinations, radius_m=1000, k=2.5)

@@ -34,9 +34,9 @@ def test_composite_reweights_missing_components():
 
 
 def test_composite_errors():
-    with pytest.raises(KeyError, match="no column"):
+    with pytest.raises(KeyError, match="pas de colonne"):
         ind.composite(pd.DataFrame({"a": [1]}), {"x": 1})
-    with pytest.raises(ValueError, match="non-negative"):
+    with pytest.raises(ValueError, match="positifs ou nuls"):
         ind.composite(pd.DataFrame({"a": [1]}), {"a": -1})
 
 

@@ -27,7 +27,8 @@ def test_quantile_classes_by_hand():
     assert classes.colour_of(2.81) == maps.SEQUENTIAL[1]
     assert classes.colour_of(10) == maps.SEQUENTIAL[4]
     assert classes.colour_of(None) == maps.NO_DATA_COLOUR
-    assert classes.labels("{:.1f}")[1] == "2,8 – 4,6"
+    assert classes.labels(1)[1] == "2,8 – 4,6"
+    assert maps.Classes(edges=[1200.0, 15000.5]).labels(1) == ["1\u202f200,0 – 15\u202f000,5"]  # format_fr
 
 
 def test_quantile_classes_with_ties_use_fewer_classes():
@@ -37,7 +38,7 @@ def test_quantile_classes_with_ties_use_fewer_classes():
 
 
 def test_quantile_classes_refuse_empty():
-    with pytest.raises(ValueError, match="no value"):
+    with pytest.raises(ValueError, match="aucune valeur à classer"):
         maps.quantile_classes([None, None])
 
 
@@ -60,7 +61,7 @@ def test_basemap_is_optional_and_online_only(squares):
 
 
 def test_map_figure_needs_a_text_alternative(squares):
-    with pytest.raises(ValueError, match="text alternative"):
+    with pytest.raises(ValueError, match="alternative textuelle"):
         maps.MapFigure(maps.base_map(squares), title="t", alt="  ")
     html = maps.MapFigure(maps.base_map(squares), title="Titre", alt="Ce que montre la carte.")._repr_html_()
     assert 'title="Carte : Titre"' in html and "<figcaption>" in html and "srcdoc=" in html
@@ -81,7 +82,7 @@ def test_categories_colour_and_label_by_name():
     assert cats.colour_of("inconnu") == maps.NO_DATA_COLOUR
     assert cats.colour_of(None) == maps.NO_DATA_COLOUR
     assert cats.labels() == ["chaud et pauvre", "ni l'un ni l'autre"]
-    with pytest.raises(ValueError, match="at least one category"):
+    with pytest.raises(ValueError, match="au moins une catégorie"):
         maps.Categories({})
 
 
@@ -112,9 +113,9 @@ def test_point_radius_and_layer_control_load_nothing(squares, offers):
 
 def test_point_layer_refuses_polygons_and_radius_refuses_zero(squares):
     m = maps.base_map(squares)
-    with pytest.raises(ValueError, match="point_layer 'x': every geometry must be a point \\(found Polygon\\)"):
+    with pytest.raises(ValueError, match="point_layer « x » : chaque géométrie doit être un point \\(trouvé : Polygon\\)"):
         maps.point_layer(m, squares, name="x")
-    with pytest.raises(ValueError, match="radius_layer 'r': the radius must be a distance in metres > 0, got 0"):
+    with pytest.raises(ValueError, match="radius_layer « r » : le rayon doit être une distance en mètres > 0, reçu 0"):
         maps.radius_layer(m, squares, 0, name="r")
 
 
@@ -126,7 +127,7 @@ def test_lighten_rounds_coordinates_and_keeps_rows(squares):
     xs, ys = light.geometry.iloc[0].exterior.coords.xy
     assert sorted(set(round(x, 6) for x in xs)) == [0.123, 0.13]
     assert sorted(set(round(y, 6) for y in ys)) == [48.123, 48.13]
-    with pytest.raises(ValueError, match="no coordinate reference system"):
+    with pytest.raises(ValueError, match="pas de système de coordonnées"):
         maps.lighten(fine.set_crs(None, allow_override=True))
 
 
@@ -137,7 +138,7 @@ def test_merged_choropleth_draws_one_shape_per_colour():
                              geometry=[box(i * 0.01, 48.0, (i + 1) * 0.01, 48.01) for i in range(4)], crs="EPSG:4326")
     classes = maps.Classes(edges=[0.0, 1.0, 2.0], colours=["#ffffb2", "#bd0026"])
     m = maps.base_map(cells)
-    assert maps.merged_choropleth_layer(m, cells, "v", name="cellules", classes=classes, fmt="{:.0f}") is classes
+    assert maps.merged_choropleth_layer(m, cells, "v", name="cellules", classes=classes) is classes
     document = m.get_root().render()
     features = re.findall(r'"_colour": "(#[0-9a-f]{6})"', document)
     assert sorted(features) == sorted(["#ffffb2", "#bd0026", maps.NO_DATA_COLOUR])  # 3 shapes, not 4 cells

@@ -12,8 +12,10 @@ from booktools import bundles, ethics, notebooks
 from booktools.notebooks import datasets_read
 
 PACKAGE = {"resources": [{"name": n} for n in (
-    "communes", "epci_communes", "rennes_iris_population", "qpv2015_ille_et_vilaine", "qpv2015_marseille",
-    "qpv2015_occitanie", "population_iris", "menages")]}
+    "communes", "epci_communes", "rennes_iris_population", "population_iris", "menages")] + [
+    # QPV contours: the library finds them by what they are (dataquartiers.layers.is_contours)
+    {"name": n, "granularity": "qpv", "format": "geojson"}
+    for n in ("qpv2015_ille_et_vilaine", "qpv2015_marseille", "qpv2015_occitanie")]}
 
 
 def nb(*sources: str) -> dict:

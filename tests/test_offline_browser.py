@@ -55,9 +55,9 @@ def test_first_steps_lab_offline(site, site_url):
         map_frame = next(f for f in page.frames if f.url == "about:srcdoc")
         map_frame.wait_for_selector("path.leaflet-interactive", state="attached", timeout=20000)
         paths = map_frame.locator("path.leaflet-interactive").count()
-        assert paths >= 90, f"only {paths} polygons drawn (93 IRIS + 5 QPV expected)"
+        assert paths >= 400, f"only {paths} polygons drawn (393 IRIS + 41 QPV of Marseille expected)"
         assert map_frame.locator(".leaflet-tile").count() == 0, "a tile layer was drawn"
-        assert "Part des 65 ans" in map_frame.locator(".dq-legend").inner_text()
+        assert "Taux de pauvreté" in map_frame.locator(".dq-legend").inner_text()
         # The slider: the widget manager (served by the site) renders it from the saved state.
         page.wait_for_selector(".widget-slider", timeout=20000)
         slider = page.locator(".widget-slider").first

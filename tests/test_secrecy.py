@@ -27,7 +27,7 @@ def test_small_counts_are_found_cell_by_cell():
     found = find_small_counts(table(), ["population", "menages"])
     assert [(s.row, s.column, s.value) for s in found] == [
         (11, "population", 4.0), (10, "menages", 10.6), (12, "menages", 3.0), (13, "menages", 10.99)]
-    assert str(found[0]) == "row 11, column 'population': 4 is under 11"
+    assert str(found[0]) == "ligne 11, colonne « population » : 4 est inférieur à 11"
 
 
 def test_zero_eleven_and_missing_values_are_not_small_counts():
@@ -38,7 +38,8 @@ def test_zero_eleven_and_missing_values_are_not_small_counts():
 def test_a_table_about_to_be_shown_is_refused_with_its_small_counts():
     with pytest.raises(SecrecyError) as err:
         check_displayable(table(), ["population", "menages"], name="IRIS de test")
-    assert str(err.value).startswith("IRIS de test: 4 count(s) under 11 would be shown (row 11, column 'population': 4 is under 11;")
+    assert str(err.value).startswith("IRIS de test : 4 effectif(s) inférieur(s) à 11 seraient affichés "
+                                     "(ligne 11, colonne « population » : 4 est inférieur à 11 ;")
     assert "mask_small_counts" in str(err.value)
     ok = table().drop(index=[10, 11, 12, 13])
     assert check_displayable(ok, ["population", "menages"]) is ok
@@ -55,15 +56,16 @@ def test_masking_replaces_small_counts_by_missing_values_only():
 
 
 def test_unknown_columns_are_named():
-    with pytest.raises(KeyError, match="find_small_counts: no column 'habitants'"):
+    with pytest.raises(KeyError, match="find_small_counts : pas de colonne « habitants »"):
         find_small_counts(table(), ["habitants"])
-    with pytest.raises(KeyError, match="mask_small_counts: no column 'habitants'"):
+    with pytest.raises(KeyError, match="mask_small_counts : pas de colonne « habitants »"):
         mask_small_counts(table(), ["habitants"])
 
 
 def test_the_shipped_check_names_file_column_line_and_key():
     found = secrecy.check_dataset("iris_population", MINI)
-    assert [str(s) for s in found] == ["mini/iris_population.csv: column 'population', line 3 (code_iris=352380102): 4 is under 11"]
+    assert [str(s) for s in found] == ["mini/iris_population.csv : colonne « population », ligne 3 (code_iris=352380102) : "
+                                       "4 est inférieur à 11"]
     assert secrecy.check_dataset("quartiers", MINI) == []
 
 
@@ -72,8 +74,8 @@ def test_the_command_fails_on_small_counts(tmp_path, capsys):
     shutil.copytree(MINI, folder)
     assert secrecy.main(["check", "--datasets", str(folder)]) == 1
     captured = capsys.readouterr()
-    assert "mini/iris_population.csv: column 'population', line 3 (code_iris=352380102): 4 is under 11" in captured.out
-    assert "1 count(s) under 11" in captured.err
+    assert "mini/iris_population.csv : colonne « population », ligne 3 (code_iris=352380102) : 4 est inférieur à 11" in captured.out
+    assert "1 effectif(s) inférieur(s) à 11" in captured.err
     path = folder / "iris_population.csv"
     path.write_text(path.read_text(encoding="utf-8").replace(",4,", ",,"), encoding="utf-8")
     assert secrecy.main(["check", "--datasets", str(folder)]) == 0
@@ -81,7 +83,7 @@ def test_the_command_fails_on_small_counts(tmp_path, capsys):
 
 def test_the_shipped_datasets_pass_the_check(capsys):
     assert secrecy.main(["check", "--datasets", str(REPO / "datasets")]) == 0
-    assert "secrecy: OK" in capsys.readouterr().out
+    assert "secret statistique : OK" in capsys.readouterr().out
 
 
 def test_the_counts_of_persons_and_households_are_marked():
