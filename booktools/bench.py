@@ -166,8 +166,15 @@ def lite_figures(runs: int = RUNS) -> list[tuple[str, str, str]]:
     return rows
 
 
+def site_figures(runs: int = RUNS) -> list[tuple[str, str, str]]:
+    """Transferred size of a text page and of the lab pages, the search index (booktools/site_audit.py)."""
+    from .site_audit import site_figures as figures
+
+    return figures()
+
+
 #: Other parts of the book add their measures here: functions returning rows.
-MEASURES = [build_figures, dataset_figures, lab_figures, catalogue_figures, lite_figures]
+MEASURES = [build_figures, dataset_figures, lab_figures, catalogue_figures, lite_figures, site_figures]
 
 
 def main() -> int:

@@ -283,3 +283,26 @@ def weigh(site: Path, paths: list[str]) -> list[PageReport]:
     """Transferred and uncompressed bytes of pages (no axe, no phone): for `make bench`."""
     return audit_site(site, paths, axe=False, phone=False)
 
+
+
+# --- make bench ----------------------------------------------------------------------------------
+
+def site_figures(site: Path = REPO_DIR / "_build" / "html") -> list[tuple[str, str, str]]:
+    """Weight of a text page and of every lab page, the search index, a search: for `make bench`."""
+    import gzip as _gzip
+
+    site = Path(site)
+    if not (site / "searchindex.js").exists():
+        return [("site weights", "skipped", "run `make site` first")]
+    labs = [rel for rel in site_pages(site) if rel.startswith("labs/") and (REPO_DIR / rel).with_suffix(".ipynb").exists()]
+    rows = []
+    for report in weigh(site, ["intro.html", "chapters/methode.html", *labs]):
+        target = "≤ 3 MB" if report.path.startswith("labs/") else "≤ 600 KB"
+        rows.append((f"page {report.path}: transferred (gzip)", f"{report.transferred / 1000:.0f} KB", target))
+        rows.append((f"page {report.path}: uncompressed", f"{report.uncompressed / 1000:.0f} KB", ""))
+    index = (site / "searchindex.js").read_bytes()
+    rows.append(("search index (searchindex.js)", f"{len(index) / 1000:.0f} KB", "smaller than 137 KB"))
+    rows.append(("search index, gzip", f"{len(_gzip.compress(index)) / 1000:.0f} KB", ""))
+    search = weigh(site, ["search.html?q=fragilite"])[0]
+    rows.append(("search « fragilite »: all it downloads (gzip)", f"{search.transferred / 1000:.0f} KB", ""))
+    return rows

@@ -285,6 +285,9 @@ def _publish_files(app: Sphinx, exception: Exception | None) -> None:
         return
     base = site_address(app.config)
     out = Path(app.outdir)
+    # GitHub Pages published from a branch would run Jekyll, which drops every folder starting
+    # with "_" (_static…); the Actions workflow does not, but the site must not depend on it.
+    (out / ".nojekyll").write_text("", encoding="utf-8")
     (out / "robots.txt").write_text(ROBOTS.format(path=site_path(app.config), lite=lite.LITE_DIR, base=base),
                                     encoding="utf-8")
     if (out / "sitemap.xml").exists():
