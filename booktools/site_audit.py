@@ -11,9 +11,11 @@ measure the same way:
 - one browser, one tab: each page is loaded once, then checked in light mode, in dark mode and at
   390 px wide (a phone) without loading it again;
 - pages are found in the built site (`site_publish.site_pages`): pages other parts of the book add
-  are checked without a list to update. A folder holding more than SAMPLE_ABOVE pages (generated
-  sheets of one kind, such as the atlas's 1,400) is checked on SAMPLE_SIZE of them, evenly spread
-  over the folder sorted by name, first and last included.
+  are checked without a list to update. Folders of many pages hold generated pages of one kind
+  (the catalogue's 46 sheets, the atlas's 1,400): see `audit_plan` for the samples taken there,
+  evenly spread over the folder sorted by name, first and last included.
+- dark mode changes colours only: axe runs every WCAG 2.1 A/AA rule in light mode and the rules
+  that measure colours in dark mode, on the same page, with the theme's transitions switched off.
 """
 
 from __future__ import annotations
@@ -34,8 +36,8 @@ from .site_publish import site_pages
 
 AXE = REPO_DIR / "node_modules" / "axe-core" / "axe.min.js"
 WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-SAMPLE_ABOVE = 80
-SAMPLE_SIZE = 15
+LOAD_ALL_UP_TO, LOAD_SAMPLE = 100, 40
+AXE_ALL_UP_TO, AXE_SAMPLE = 20, 12
 DESKTOP = (1300, 900)
 PHONE_WIDTH = 390
 COMPRESSED_TYPES = ("text/", "application/javascript", "application/json", "image/svg+xml",
@@ -51,18 +53,32 @@ def base_path(config_file: Path = REPO_DIR / "_config.yml") -> str:
     return path if path.endswith("/") else path + "/"
 
 
-def pages_to_check(site: Path) -> list[str]:
-    """Every page of the site; in a folder of more than SAMPLE_ABOVE pages, an even sample."""
+def _spread(items: list[str], k: int) -> list[str]:
+    """k items evenly spread over a sorted list, first and last included."""
+    if len(items) <= k:
+        return list(items)
+    step = (len(items) - 1) / (k - 1)
+    return sorted({items[round(i * step)] for i in range(k)})
+
+
+def audit_plan(site: Path) -> dict[str, bool]:
+    """Page -> whether axe runs on it. Every page of the site is loaded (requests, phone width),
+    except in a folder of more than LOAD_ALL_UP_TO pages (LOAD_SAMPLE of them, evenly spread); axe
+    runs on every page, except in a folder of more than AXE_ALL_UP_TO pages (AXE_SAMPLE of the loaded
+    ones): such folders hold generated pages of one kind (catalogue sheets, the atlas…)."""
     by_folder: dict[str, list[str]] = {}
     for rel in site_pages(site):
         by_folder.setdefault(rel.rpartition("/")[0], []).append(rel)
-    chosen = []
-    for folder, pages in sorted(by_folder.items()):
-        if len(pages) > SAMPLE_ABOVE:
-            step = (len(pages) - 1) / (SAMPLE_SIZE - 1)
-            pages = sorted({pages[round(i * step)] for i in range(SAMPLE_SIZE)})
-        chosen += pages
-    return chosen
+    plan = {}
+    for _folder, pages in sorted(by_folder.items()):
+        loaded = pages if len(pages) <= LOAD_ALL_UP_TO else _spread(pages, LOAD_SAMPLE)
+        with_axe = set(loaded if len(pages) <= AXE_ALL_UP_TO else _spread(loaded, AXE_SAMPLE))
+        plan.update({rel: rel in with_axe for rel in loaded})
+    return plan
+
+
+def pages_to_check(site: Path) -> list[str]:
+    return list(audit_plan(site))
 
 
 # --- a server that answers like GitHub Pages --------------------------------------------------
@@ -141,8 +157,8 @@ class PageReport:
     seconds: float = 0.0
 
 
-AXE_RUN = """async (tags) => {
-  const r = await axe.run(document, {runOnly: {type: 'tag', values: tags}, iframes: false,
+AXE_RUN = """async ([kind, values]) => {
+  const r = await axe.run(document, {runOnly: {type: kind, values: values}, iframes: false,
                                      resultTypes: ['violations']});
   return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
     nodes: v.nodes.slice(0, 4).map(n => n.target.join(' ') + ' — ' + (n.failureSummary || '').slice(0, 160))}));
@@ -152,6 +168,13 @@ SET_MODE = """(mode) => {
   document.documentElement.dataset.theme = mode;
   document.documentElement.dataset.mode = mode;
 }"""
+
+#: Colours are measured once a mode is set, not halfway through the theme's colour transitions.
+NO_TRANSITIONS = "*, *::before, *::after { transition: none !important; animation: none !important; }"
+
+#: Dark mode changes colours only: there the rules that measure colours are run (the others ran
+#: in light mode on the same page).
+COLOUR_RULES = ["color-contrast", "link-in-text-block"]
 
 HAS_LATE_CONTENT = "() => !!document.querySelector('.jupyter-widgets, iframe, .widget-area, script[type*=widget]')"
 
@@ -222,12 +245,15 @@ class SiteBrowser:
         if is_page:
             report.status = response.status
 
-    def _axe(self) -> list[dict]:
+    def _axe(self, mode: str) -> list[dict]:
         if not self.page.evaluate("() => typeof axe !== 'undefined'"):
             self.page.add_script_tag(content=self.axe_source)
-        return self.page.evaluate(AXE_RUN, WCAG_AA)
+            self.page.add_style_tag(content=NO_TRANSITIONS)
+        if mode == "light":
+            return self.page.evaluate(AXE_RUN, ["tag", WCAG_AA])
+        return self.page.evaluate(AXE_RUN, ["rule", COLOUR_RULES])
 
-    def check(self, path: str) -> PageReport:
+    def check(self, path: str, *, with_axe: bool = True) -> PageReport:
         """Load a page once; check it in each mode, then at phone width.
 
         The report keeps collecting the page's requests until the next page is loaded (fonts and
@@ -243,11 +269,11 @@ class SiteBrowser:
         self._idle()
         if page.evaluate(HAS_LATE_CONTENT):
             page.wait_for_timeout(600)  # widgets and maps render after load
-        if self.with_axe:
+        if self.with_axe and with_axe:
             for mode in self.modes:
                 page.evaluate(SET_MODE, mode)
-                page.wait_for_timeout(100)
-                report.axe[mode] = self._axe()
+                page.wait_for_timeout(50)
+                report.axe[mode] = self._axe(mode)
             page.evaluate(SET_MODE, "light")
         if self.phone:
             page.set_viewport_size({"width": PHONE_WIDTH, "height": 844})
@@ -271,10 +297,10 @@ class SiteBrowser:
 
 
 def audit_site(site: Path, paths: list[str] | None = None, **options) -> list[PageReport]:
-    """Check `paths` (default: pages_to_check) of a built site; see SiteBrowser for `options`."""
-    paths = pages_to_check(site) if paths is None else paths
+    """Check `paths` (default: audit_plan) of a built site; see SiteBrowser for `options`."""
+    plan = audit_plan(site) if paths is None else dict.fromkeys(paths, True)
     with serve_like_github_pages(site, base_path()) as url, SiteBrowser(url, site, **options) as browser:
-        reports = [browser.check(p) for p in paths]
+        reports = [browser.check(p, with_axe=axe) for p, axe in plan.items()]
         browser.finish()
         return reports
 
