@@ -146,3 +146,34 @@ def site_audit_fold(text: str) -> str:
     from booktools.site_publish import fold
 
     return fold(text)
+
+
+WIDE_TABLES = """() => [...document.querySelectorAll('article.bd-article table')].map(table => {
+  let frame = table.parentElement;
+  while (frame && !['auto', 'scroll'].includes(getComputedStyle(frame).overflowX)) frame = frame.parentElement;
+  if (!frame || frame.matches('article, body, html')) return {clipped: table.getBoundingClientRect().right > innerWidth};
+  const wide = frame.scrollWidth > frame.clientWidth + 1;
+  const hint = frame.previousElementSibling;
+  const hinted = !!hint && hint.classList.contains('dq-scroll-hint') && hint.offsetHeight > 0;
+  return {wide, hinted, focusable: frame.tabIndex === 0, text: hinted ? hint.textContent : ''};
+})"""
+
+
+def test_wide_tables_scroll_with_a_visible_hint_on_a_phone(site):
+    """At 390 px, a table wider than the page scrolls in its own frame, which the keyboard can
+    reach, with a French hint shown above it; no table is cut off."""
+    pages = ["datasets/index.html", "catalogue/index.html", "catalogue/partenaires.html",
+             "ethics-charter/evaluations.html", "labs/prise-en-main.html", "chapters/glossaire.html"]
+    wide = 0
+    with site_audit.serve_like_github_pages(site, site_audit.base_path()) as url, \
+            site_audit.SiteBrowser(url, site, axe=False) as browser:
+        for rel in pages:
+            browser.check(rel)  # leaves the page at phone width
+            for table in browser.page.evaluate(WIDE_TABLES):
+                assert not table.get("clipped"), f"{rel}: a table is cut off without a scroll frame"
+                if table.get("wide"):
+                    wide += 1
+                    assert table["hinted"] and table["focusable"], f"{rel}: {table}"
+                    assert "faites-le défiler" in table["text"]
+        browser.finish()
+    assert wide >= 3, "no wide table met: the check checked nothing"
