@@ -201,9 +201,10 @@ class SiteBrowser:
         self._current: PageReport | None = None
         self.context.route("**/*", self._route)
         self.page = self.context.new_page()
+        self._in_flight = 0
+        self.page.on("request", self._started)
         self.page.on("requestfinished", self._finished)
-        self.page.on("requestfailed", lambda r: self._current and self._current.failed.append(
-            f"échec {r.url} ({r.failure})"))
+        self.page.on("requestfailed", self._failed)
         self.page.on("pageerror", lambda e: self._current and self._current.page_errors.append(str(e)))
         self.axe_source = AXE.read_text(encoding="utf-8") if self.with_axe else ""
         return self
@@ -220,7 +221,16 @@ class SiteBrowser:
                 self._current.external.append(url)
             route.abort()
 
+    def _started(self, request):
+        self._in_flight += 1
+
+    def _failed(self, request):
+        self._in_flight -= 1
+        if self._current:
+            self._current.failed.append(f"échec {request.url} ({request.failure})")
+
     def _finished(self, request):
+        self._in_flight -= 1
         report = self._current
         if report is None:
             return
@@ -279,13 +289,15 @@ class SiteBrowser:
             page.set_viewport_size({"width": PHONE_WIDTH, "height": 844})
             page.wait_for_timeout(350)  # resize handlers (scroll hints) run debounced
             report.sideways_at_phone = page.evaluate(SIDEWAYS)
-            self._idle()
         report.seconds = time.perf_counter() - start
         return report
 
-    def _idle(self, timeout_ms: int = 10_000) -> None:
-        with contextlib.suppress(Exception):
-            self.page.wait_for_load_state("networkidle", timeout=timeout_ms)
+    def _idle(self, timeout_s: float = 10.0) -> None:
+        """Wait until no request of the page is in flight for 0.2 s (at most timeout_s)."""
+        quiet, deadline = 0, time.perf_counter() + timeout_s
+        while quiet < 2 and time.perf_counter() < deadline:
+            self.page.wait_for_timeout(100)
+            quiet = quiet + 1 if self._in_flight <= 0 else 0
 
     def finish(self) -> None:
         """Close the current page's report: wait for its last requests."""

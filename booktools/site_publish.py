@@ -77,6 +77,7 @@ def _configure(app: Sphinx, config) -> None:
     if not config.ogp_site_url:
         config.ogp_site_url = base
     config.notfound_urls_prefix = site_path(config)
+    config.sitemap_excludes = [*config.sitemap_excludes, *NOT_IN_SITEMAP]
     # first, before the themes' own folders (pydata-sphinx-theme puts its components/ on the path)
     config.templates_path = [str(TEMPLATES_DIR), str(TEMPLATES_DIR / "components"), *config.templates_path]
     config.html_static_path = [*config.html_static_path, str(STATIC_DIR)]
@@ -147,7 +148,8 @@ class SearchFrenchFolded(SearchFrench):
     Sphinx stems the French words of the index and of the query with the Snowball stemmer; a query
     typed without accents ("fragilite") did not meet the stem of the accented word ("fragil"). Both
     sides now remove the accents first, then stem. Numbers are not indexed: the search page never
-    looks them up (searchtools.js skips every query term made of digits).
+    looks them up (searchtools.js skips every query term made of digits); nor are words kept with
+    their capitals or accents, which the page never looks up either.
     """
 
     js_stemmer_rawcode = ""  # the code below is used as it is (Sphinx's minified stemmer, wrapped)
@@ -166,7 +168,10 @@ var Stemmer = function() {
         return self.stemmer.stemWord(fold(word))
 
     def word_filter(self, word: str) -> bool:
-        return super().word_filter(word) and not word.isdigit()
+        # Sphinx indexes a word as typed when its stem is filtered out ("Au" for the stopword
+        # "au"): such words, never looked up by the page, stay out, as do numbers.
+        return (super().word_filter(word) and not word.isdigit() and word == fold(word)
+                and word not in self.stopwords)
 
 
 # --- the launch menu of a lab ------------------------------------------------------------------
@@ -260,7 +265,7 @@ def complete_sitemap(site: Path, base: str) -> int:
     for url in list(root):
         loc = url.find(f"{{{SITEMAP_NS}}}loc")
         rel = (loc.text or "")[len(base):] if loc is not None and (loc.text or "").startswith(base) else None
-        if rel is None or not (Path(site) / rel).is_file():
+        if rel is None or not (Path(site) / rel).is_file() or rel.rsplit("/", 1)[-1] in NOT_IN_SITEMAP:
             root.remove(url)
         else:
             listed[rel] = url
