@@ -142,6 +142,12 @@ def _sphinx_minified(name: str) -> str:
     return (Path(sphinx.search.__file__).parent / "minified-js" / name).read_text(encoding="utf-8")
 
 
+#: Tokens that are code or markup rather than words: identifiers (`abc_bac_f`), and letters glued to
+#: digits beyond four characters (table cells run together, colours: `0ouvert5`, `3f2b0c0`). Short
+#: ones such as « C2S », « 1er », « 2e » stay searchable.
+NOT_A_WORD = re.compile(r"_|^(?=.*\d)(?=.*[a-z]).{5,}$")
+
+
 class SearchFrenchFolded(SearchFrench):
     """Sphinx's French search, on words without accents, in the index and in the browser alike.
 
@@ -149,7 +155,7 @@ class SearchFrenchFolded(SearchFrench):
     typed without accents ("fragilite") did not meet the stem of the accented word ("fragil"). Both
     sides now remove the accents first, then stem. Numbers are not indexed: the search page never
     looks them up (searchtools.js skips every query term made of digits); nor are words kept with
-    their capitals or accents, which the page never looks up either.
+    their capitals or accents, which the page never looks up either, nor code (NOT_A_WORD).
     """
 
     js_stemmer_rawcode = ""  # the code below is used as it is (Sphinx's minified stemmer, wrapped)
@@ -171,7 +177,7 @@ var Stemmer = function() {
         # Sphinx indexes a word as typed when its stem is filtered out ("Au" for the stopword
         # "au"): such words, never looked up by the page, stay out, as do numbers.
         return (super().word_filter(word) and not word.isdigit() and word == fold(word)
-                and word not in self.stopwords)
+                and word not in self.stopwords and not NOT_A_WORD.search(word))
 
 
 # --- the launch menu of a lab ------------------------------------------------------------------
