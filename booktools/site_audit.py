@@ -24,14 +24,13 @@ import contextlib
 import gzip
 import http.server
 import mimetypes
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from . import REPO_DIR
-from .headless import CHROMIUM, CHROMIUM_ARGS, KNOWN_PAGE_ERRORS, LOCAL_PREFIXES
+from .headless import CHROMIUM, CHROMIUM_ARGS, KNOWN_PAGE_ERRORS, LOCAL_PREFIXES, serve_with
 from .site_publish import site_pages
 
 AXE = REPO_DIR / "node_modules" / "axe-core" / "axe.min.js"
@@ -120,24 +119,12 @@ class _PagesHandler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-class _QuietServer(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request, client_address):
-        pass  # a browser closing a connection early is not an error of the page
-
-
 @contextlib.contextmanager
 def serve_like_github_pages(site: Path, prefix: str = "/"):
     """Serve `site` under `prefix` on 127.0.0.1; yields the site's address (ending with '/')."""
     handler = type("Handler", (_PagesHandler,), {"site": Path(site), "prefix": prefix})
-    server = _QuietServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}{prefix}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_with(handler, prefix) as url:
+        yield url
 
 
 # --- one page in Chromium ----------------------------------------------------------------------
