@@ -232,9 +232,16 @@ def pyodide_figures(runs: int = 1) -> list[tuple[str, str, str]]:
         sys.path.remove(str(REPO / "tests"))
 
 
+def site_figures(runs: int = RUNS) -> list[tuple[str, str, str]]:
+    """Transferred size of a text page and of the lab pages, the search index (booktools/site_audit.py)."""
+    from .site_audit import site_figures as figures
+
+    return figures()
+
+
 #: Other parts of the book add their measures here: functions returning rows.
-MEASURES = [build_figures, dataset_figures, lab_figures, lab_city_figures, catalogue_figures, lite_figures, atlas_figures,
-            pyodide_figures]
+MEASURES = [build_figures, dataset_figures, lab_figures, lab_city_figures, catalogue_figures, lite_figures,
+            atlas_figures, site_figures, pyodide_figures]
 
 
 def main() -> int:

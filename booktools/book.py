@@ -4,14 +4,15 @@
   from the site itself, so widget pages need no CDN. They are copied into the *output*
   `_static/dq-vendor/` once the build is done (Sphinx resolves a relative `add_js_file` path there);
   they are not in a source `_static/` folder, whose js/css Jupyter Book would add to every page.
-- Write a French `index.html` redirect, and mend three accessibility faults of the theme.
+- Write a French `index.html` redirect.
+- Publishing (site address, theme frame and labels in French, search without accents, launch menu,
+  sitemap, robots.txt, 404 page, Open Graph tags): `booktools/site_publish.py`.
 - Hooks of the other parts of the book (datasets page, catalogue, ethics charter, JupyterLite and
   the lab zips) register here.
 """
 
 from __future__ import annotations
 
-import re
 import shutil
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from . import coverage  # the labs × training cities table of the labs index pa
 from . import datasets_page  # the datasets page, generated from datasets/datapackage.json
 from . import static_widgets  # every widget on a lab page says it is a still image of the lab
 from . import atlas  # a sheet per priority neighbourhood, the index by commune
+from . import site_publish  # the web site: addresses, theme, search, launch menu, sitemap
 
 VENDOR_DIR = TOOLS_DIR / "_vendor"
 
@@ -68,39 +70,7 @@ def _french_redirect(app: Sphinx, exception: Exception | None) -> None:
         index.write_text(REDIRECT_PAGE.format(target=f"{app.config.root_doc}.html"), encoding="utf-8")
 
 
-#: Fixes for accessibility faults of the theme (sphinx-book-theme 1.3 / pydata-sphinx-theme),
-#: found by axe-core (tests/test_accessibility.py), as (what, from, to). Applied to the written
-#: pages because the theme's templates are not ours to fork for three attributes.
-THEME_A11Y_FIXES = [
-    # The search field's visible text ("Recherche Ctrl+K") must be part of its accessible name
-    # (WCAG 2.5.3): let the content name it.
-    ("search field name", ' search-button__button pst-js-only" title="Recherche" aria-label="Recherche"',
-     ' search-button__button pst-js-only" title="Recherche"'),
-    # The theme switch's icons carry titles ("Clair", "Sombre"…) that are not in its name
-    # ("Thème"): drop the titles, the button's name and tooltip say what it does.
-    ("theme switch icons", re.compile(r'(<i (?:aria-hidden="true" )?class="theme-switch [^"]*" data-mode="\w+")\s+title="[^"]*"'), r"\1"),
-    # The sidebar's expand/collapse toggles have no name at all (WCAG 4.1.2).
-    ("sidebar toggles", '<summary><span class="toctree-toggle" role="presentation">',
-     '<summary aria-label="Afficher ou masquer les sous-parties"><span class="toctree-toggle" role="presentation">'),
-]
-
-
-def _theme_accessibility(app: Sphinx, exception: Exception | None) -> None:
-    if exception is not None or app.builder.format != "html":
-        return
-    outdir = Path(app.outdir)
-    for page in outdir.rglob("*.html"):
-        if page.relative_to(outdir).parts[0] in ("_static", "lite", "_sources"):
-            continue
-        text = original = page.read_text(encoding="utf-8")
-        for _what, old, new in THEME_A11Y_FIXES:
-            text = old.sub(new, text) if isinstance(old, re.Pattern) else text.replace(old, new)
-        if text != original:
-            page.write_text(text, encoding="utf-8")
-
-
 def setup(app: Sphinx) -> dict:
-    app.connect("build-finished", _theme_accessibility)
     app.connect("builder-inited", _check_vendor)
     app.connect("build-finished", _copy_vendor)
     # before sphinx-external-toc's handler, which writes its redirect only where none exists
@@ -114,4 +84,5 @@ def setup(app: Sphinx) -> dict:
     training_pages.setup_sphinx(app)
     atlas.setup_sphinx(app)
     coverage.setup_sphinx(app)
+    site_publish.setup(app)
     return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}

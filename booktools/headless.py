@@ -50,15 +50,23 @@ class _QuietServer(http.server.ThreadingHTTPServer):
 
 
 @contextlib.contextmanager
-def serve_folder(folder):
-    """Serve a folder on 127.0.0.1 (a free port) for the time of a `with` block; yields the base URL."""
-    server = _QuietServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(folder)))
+def serve_with(handler, path: str = ""):
+    """Run an HTTP request handler on 127.0.0.1 (a free port) for the time of a `with` block;
+    yields the base URL followed by `path`."""
+    server = _QuietServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield f"http://127.0.0.1:{server.server_address[1]}{path}"
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextlib.contextmanager
+def serve_folder(folder):
+    """Serve a folder on 127.0.0.1 (a free port) for the time of a `with` block; yields the base URL."""
+    with serve_with(functools.partial(_QuietHandler, directory=str(folder))) as url:
+        yield url
 
 
 @contextlib.contextmanager

@@ -73,8 +73,14 @@ def vendor(node_modules: Path = NODE_MODULES, target: Path = VENDOR_DIR,
     # folder these files are served from, whatever the page's depth.
     (target / "widgets" / "config.js").write_text(
         "// Written by booktools/vendor.py: serve the widget manager's files from this folder.\n"
-        "requirejs.config({paths: {'@jupyter-widgets/html-manager/dist':\n"
-        "  document.currentScript.src.replace(/[^/]*$/, '').replace(/\\/$/, '')}});\n",
+        "// The manager, base and controls modules are defined inside embed-amd.js; their paths here only set\n"
+        "// the folder their icon fonts are fetched from (else the page's folder: 404).\n"
+        "(function () {\n"
+        "  var here = document.currentScript.src.replace(/[^/]*$/, '').replace(/\\/$/, '');\n"
+        "  requirejs.config({paths: {'@jupyter-widgets/html-manager/dist': here,\n"
+        "    '@jupyter-widgets/html-manager': here + '/html-manager',\n"
+        "    '@jupyter-widgets/base': here + '/base', '@jupyter-widgets/controls': here + '/controls'}});\n"
+        "})();\n",
         encoding="utf-8")
     # The slider handles the widget manager draws have no accessible name (WCAG 4.1.2): give
     # each the text of its widget's label once it is on the page.

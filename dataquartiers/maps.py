@@ -33,6 +33,8 @@ LEAFLET_CDN_CSS = [("leaflet_css", "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/d
 SEQUENTIAL = ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"]
 NO_DATA_COLOUR = "#d9d9d9"
 OUTLINE_COLOUR = "#1f3a93"
+#: Maps narrower than this (phones) show their legend folded: one line, « Légende », to unfold.
+LEGEND_FOLDED_BELOW_PX = 560
 
 
 def _inline_leaflet(m: folium.Map) -> None:
@@ -159,7 +161,7 @@ def choropleth_layer(m: folium.Map, gdf, column: str, *, name: str, classes: Cla
 
 def add_legend(m: folium.Map, title: str, classes: Classes, *, decimals: int = 0,
                extra: Sequence[tuple[str, str]] = ()) -> folium.Map:
-    """A legend in plain HTML (text a screen reader can read), bottom right of the map.
+    """A legend in plain HTML (text a screen reader can read), bottom right of the map, foldable.
 
     `extra` adds lines such as `("Contour bleu", "quartier prioritaire (QPV)")`.
     """
@@ -169,16 +171,28 @@ def add_legend(m: folium.Map, title: str, classes: Classes, *, decimals: int = 0
     rows += "".join(f'<li><span style="background:{NO_DATA_COLOUR}" aria-hidden="true"></span>'
                     "donnée absente ou masquée</li>" for _ in [0])
     rows += "".join(f"<li>{html.escape(a)} : {html.escape(b)}</li>" for a, b in extra)
+    # A <details> element: the reader folds and unfolds it (mouse, touch, keyboard). Open on a wide
+    # map; folded to its one-word summary on a narrow one (a phone), where it would cover the data.
     legend = f"""
-<div class="dq-legend" role="region" aria-label="Légende : {html.escape(title)}">
+<details class="dq-legend" open aria-label="Légende : {html.escape(title)}">
+  <summary>Légende</summary>
   <strong>{html.escape(title)}</strong><ul>{rows}</ul>
-</div>
+</details>
+<script>
+  if (window.innerWidth < {LEGEND_FOLDED_BELOW_PX}) {{
+    document.querySelectorAll("details.dq-legend").forEach(function (d) {{ d.open = false; }});
+  }}
+</script>
 <style>
 .dq-legend{{position:absolute;z-index:1000;right:10px;bottom:24px;background:#fff;color:#1a1a1a;
-  padding:6px 10px;border:1px solid #767676;border-radius:4px;font:13px/1.35 sans-serif;max-width:45%;}}
+  padding:4px 10px;border:1px solid #767676;border-radius:4px;font:13px/1.35 sans-serif;max-width:45%;
+  max-height:calc(100% - 48px);overflow:auto;}}
+.dq-legend summary{{cursor:pointer;font-weight:bold;padding:2px 0;}}
+.dq-legend summary:focus-visible{{outline:3px solid #1f3a93;outline-offset:2px;}}
 .dq-legend ul{{list-style:none;margin:4px 0 0;padding:0;}}
 .dq-legend span{{display:inline-block;width:14px;height:14px;margin-right:6px;vertical-align:-2px;
   border:1px solid #555;}}
+@media (max-width:{LEGEND_FOLDED_BELOW_PX - 1}px){{.dq-legend{{right:6px;bottom:6px;max-width:75%;max-height:60%;font-size:12px;}}}}
 </style>"""
     m.get_root().html.add_child(Element(legend), name="dq_legend")
     return m

@@ -76,15 +76,20 @@ def _anchors(page: Path, cache: dict) -> set[str]:
 
 
 def test_internal_links_and_anchors_resolve(site):
+    """Relative links, and the links from the site's root (the 404 page's: /data-et-quartiers/…)."""
     cache: dict = {}
     broken = []
+    root = urlsplit(yaml.safe_load((REPO / "_config.yml").read_text(encoding="utf-8"))["html"]["baseurl"]).path
     for page in pages(site):
         for a in soup_of(page).find_all("a", href=True):
             href = a["href"]
             if EXTERNAL.match(href) or href.startswith(("mailto:", "javascript:", "tel:")):
                 continue
             parts = urlsplit(href)
-            target = page if not parts.path else (page.parent / unquote(parts.path)).resolve()
+            if parts.path.startswith(root):
+                target = (site / unquote(parts.path[len(root):])).resolve()
+            else:
+                target = page if not parts.path else (page.parent / unquote(parts.path)).resolve()
             if target.is_dir():
                 target = target / "index.html"
             if not target.exists():
