@@ -1,4 +1,21 @@
-"""Shared fixtures: the repository's paths, the built book (built once per session), a local server."""
+"""Shared fixtures (the repository's paths, the built book, a local server) and the test tiers.
+
+Tiers — what a test needs besides Python sets its markers, decided here and nowhere else:
+- `build`: it reads the built book (it uses the `book_build`, `site` or `site_url` fixture, even
+  through another fixture);
+- `browser`: it drives Debian's Chromium;
+- `slow`: it executes notebooks in a Jupyter kernel, runs a Sphinx build of its own, makes a
+  virtualenv or a wheel, or spends seconds of CPU on the whole data package (remade, validated);
+- `stress`: the lab stress runs of `make stress`, deselected unless pytest gets `--stress`.
+The last three come from NEEDS below (by file or by `file::test` prefix). `make test-fast` runs
+`pytest --fast` (FAST_TIER: none of build, browser, slow); `make test` runs everything but the
+stress runs.
+
+A run whose selected tests declare no need of a kind forbids that kind: a test of `make test-fast`
+that starts a kernel or a browser fails and names NEEDS, so an undeclared slow test cannot hide
+in the fast tier. When a run holds both tests of the build and lab runs, the build is made first,
+so that the labs' runs it made are reused (tests/notebooks.py) instead of repeated.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +32,78 @@ from booktools.headless import serve_folder  # noqa: F401  (tests import it from
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 BUILD_GATE = [str(BIN / "jupyter-book"), "build", "--all", "-W", "-n", "--keep-going", "."]
+
+#: Fixtures that make a test need the built book.
+BUILD_FIXTURES = {"book_build", "site", "site_url"}
+#: Needs that fixtures do not show: a test file, or `file::` and the start of test names.
+NEEDS: dict[str, set[str]] = {
+    # browsers
+    "test_accessibility.py::test_no_serious_accessibility_violation": {"browser"},
+    "test_catalogue.py::test_catalogue_filters_work_with_the_keyboard": {"browser", "slow"},
+    "test_lite.py::test_each_lab_opens_in_french": {"browser"},
+    "test_lite.py::test_the_file_browser_lists_every_lab": {"browser"},
+    "test_offline_browser.py": {"browser"},
+    "test_offline_kit.py::test_kit_runs_a_lab_kernel": {"browser"},
+    # notebooks executed in a kernel
+    "test_labs.py::test_notebook_runs_top_to_bottom": {"slow"},
+    "test_use_case_labs_covid_c2s.py": {"slow"},
+    "test_use_case_labs_emploi_canicules.py::test_emploi_lab_": {"slow"},
+    "test_use_case_labs_emploi_canicules.py::test_canicules_lab_": {"slow"},
+    "test_stress.py": {"slow"},
+    "test_stress.py::test_each_lab_many_times_in_a_row": {"slow", "stress"},
+    # Sphinx builds of their own (fixture books), virtualenvs, the library's wheel, the datasets remade
+    "test_catalogue.py::test_the_real_catalogue_builds_without_warning": {"slow"},
+    "test_catalogue.py::test_catalogue_role_links_any_page": {"slow"},
+    "test_catalogue.py::test_the_build_turns_problems_into_warnings": {"slow"},
+    "test_catalogue.py::test_html_from_yaml_is_escaped_in_the_rendered_pages": {"slow"},
+    "test_bundles.py::test_bundle_runs_alone_in_a_fresh_virtualenv": {"slow"},
+    "test_bundles.py::test_bundles_are_reproducible": {"slow"},
+    "test_lite.py::test_rebuilt_zip_follows_its_notebook": {"slow"},
+    "test_data.py::test_prepare_makes_the_shipped_files": {"slow"},
+    "test_data.py::test_frictionless_validates_the_data_package": {"slow"},
+}
+TIER_MARKERS = ("build", "browser", "slow", "stress")
+#: `pytest --fast` (`make test-fast`): the tests that need none of these.
+FAST_TIER = "not build and not browser and not slow"
+
+
+def needs_of(item: pytest.Item) -> set[str]:
+    """What the test needs: its fixtures, NEEDS, and markers written on the test itself."""
+    needs = {m.name for m in item.iter_markers() if m.name in TIER_MARKERS}
+    if BUILD_FIXTURES & set(item.fixturenames):
+        needs.add("build")
+    file_and_name = f"{item.path.name}::{getattr(item, 'originalname', item.name)}"
+    for key, declared in NEEDS.items():
+        if file_and_name.startswith(key if "::" in key else key + "::"):
+            needs |= declared
+    return needs
+
+
+def pytest_addoption(parser):
+    parser.addoption("--fast", action="store_true",
+                     help=f"the fast tier (make test-fast): -m '{FAST_TIER}'")
+    parser.addoption("--stress", action="store_true",
+                     help="run the stress runs (each lab many times in a row): make stress")
+
+
+def pytest_configure(config):
+    if config.getoption("--fast"):
+        if config.option.markexpr:
+            raise pytest.UsageError("--fast selects its own markers: give either --fast or -m")
+        config.option.markexpr = FAST_TIER
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m selects on the markers set here
+def pytest_collection_modifyitems(config, items):
+    kept, dropped = [], []
+    for item in items:
+        needs = needs_of(item)
+        for need in sorted(needs):
+            item.add_marker(need)
+        (dropped if "stress" in needs and not config.getoption("--stress") else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 @dataclass
@@ -43,6 +132,33 @@ def site(book_build: Build) -> Path:
 def site_url(site: Path):
     with serve_folder(site) as url:
         yield url
+
+
+def _forbidden(need: str, what: str):
+    def refuse(*args, **kwargs):
+        raise pytest.fail.Exception(
+            f"this test {what} but no test of this run is marked '{need}': declare it in NEEDS "
+            f"(tests/conftest.py) so that the tiers stay true")
+    return refuse
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _tiers(request):
+    """Forbid what no selected test declares; build first when lab runs can reuse the build's."""
+    declared = set().union(*(needs_of(i) for i in request.session.items)) if request.session.items else set()
+    with pytest.MonkeyPatch.context() as mp:
+        if "slow" not in declared:
+            import nbclient
+
+            mp.setattr(nbclient.NotebookClient, "async_start_new_kernel",
+                       _forbidden("slow", "starts a Jupyter kernel"))
+        if "browser" not in declared:
+            import playwright.sync_api
+
+            mp.setattr(playwright.sync_api, "sync_playwright", _forbidden("browser", "starts a browser"))
+        if {"build", "slow"} <= declared:
+            request.getfixturevalue("book_build")
+        yield
 
 
 def free_port() -> int:
