@@ -86,8 +86,9 @@ check-catalogue: setup
 check-ethics: setup
 	$(PY) -m booktools.ethics check
 
+# MESURES="test lab" to run some measures only (names: python -m booktools.bench --help)
 bench: setup
-	$(PY) -m booktools.bench
+	$(PY) -m booktools.bench $(MESURES)
 
 datasets: setup
 	$(PY) -m booktools.prepare

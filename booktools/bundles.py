@@ -21,7 +21,7 @@ import zipfile
 from functools import lru_cache
 from pathlib import Path
 
-from dataquartiers import PACKAGE_DIR
+from dataquartiers import PACKAGE_DIR, data
 
 from . import REPO_DIR, notebooks
 from .buildcache import build_cache_dir, inputs_digest, is_unchanged, remember
@@ -242,7 +242,7 @@ def readme(stem: str, nb: dict, package: dict, datasets: Path, needs: DataNeeds)
 
 def lab_data_needs(notebook: Path, repo: Path = REPO_DIR, package: dict | None = None) -> tuple[DataNeeds, list[str]]:
     """What a lab reads, and the resource names its zip carries; BundleError if it cannot be known."""
-    package = package if package is not None else notebooks.read_package(repo)
+    package = package if package is not None else data.package(Path(repo) / "datasets")
     needs = notebooks.lab_data_needs(notebook, repo, package)
     if needs.problems:
         raise BundleError("\n".join(needs.problems))
@@ -254,7 +254,7 @@ def build_bundle(notebook: Path, dest_dir: Path, repo: Path = REPO_DIR, wheel: P
     notebook = Path(notebook)
     stem = notebook.stem
     datasets = repo / "datasets"
-    package = notebooks.read_package(repo)
+    package = data.package(Path(repo) / "datasets")
     nb = notebooks.read(notebook)
     needs, carried = lab_data_needs(notebook, repo, package)
     dest_dir.mkdir(parents=True, exist_ok=True)
@@ -290,11 +290,11 @@ def build_bundle(notebook: Path, dest_dir: Path, repo: Path = REPO_DIR, wheel: P
 
 def _bundle_inputs(notebook: Path, repo: Path) -> str:
     """Everything a lab's zip is made of: the notebook, the data it carries, the package."""
-    package = notebooks.read_package(repo)
+    package = data.package(Path(repo) / "datasets")
     _needs, carried = lab_data_needs(notebook, repo, package)
-    data = [repo / "datasets" / r["path"] for r in package["resources"] if r["name"] in carried]
+    data_files = [repo / "datasets" / r["path"] for r in package["resources"] if r["name"] in carried]
     return inputs_digest([notebook, repo / "datasets" / "datapackage.json", repo / "requirements.txt",
-                          repo / "pyproject.toml", PACKAGE_DIR, *data], repo)
+                          repo / "pyproject.toml", PACKAGE_DIR, *data_files], repo)
 
 
 def build_all(dest_dir: Path, repo: Path = REPO_DIR, cache_dir: Path | None = None) -> list[Path]:

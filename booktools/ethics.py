@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import html
-import json
 import re
 import sys
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from dataquartiers.charter import (_NNBSP, CHARTER_FILE, MAX_SCORE, Charter, Eth
                                    _json_type, _schema,
                                    _mean, _one_line, _read_yaml, _table, _validate, fmt_number, french_date,
                                    load_charter, overall_average, theme_averages)
+from dataquartiers import data
 
 from . import REPO_DIR, TOOLS_DIR, notebooks
 
@@ -178,11 +178,11 @@ def _package_resources(root: Path, datasets_folder: Path | None) -> tuple[dict[s
     path = folder / "datapackage.json"
     shown = _display(path, root)
     try:
-        package = json.loads(path.read_text(encoding="utf-8"))
+        package = data.package(folder)
         return {r["name"]: r for r in package["resources"]}, []
     except FileNotFoundError:
         return {}, [f"{shown}: not found (the ethics check reads the datasets' licences there)"]
-    except (json.JSONDecodeError, KeyError, TypeError) as err:
+    except (data.DatasetFileError, KeyError, TypeError) as err:
         return {}, [f"{shown}: cannot be read as a data package ({err})"]
 
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import time
 from pathlib import Path
 
 import nbformat
@@ -82,28 +83,32 @@ class NotebookRunError(RuntimeError):
     """A notebook could not be run to the end in time; the message says which cell, in French."""
 
 
-def run_notebook(nb, cwd: Path, *, where: str, timeout: int = CELL_TIMEOUT):
-    """Execute `nb` in place with the kernel's working folder `cwd`, as the build does.
+def run_notebook(nb, cwd: Path, *, where: str, timeout: int = CELL_TIMEOUT) -> dict[int, float]:
+    """Execute `nb` in place with the kernel's working folder `cwd`, as the build does; return
+    the seconds each code cell took, by cell index.
 
     A cell that raises gives nbclient's CellExecutionError (what the lab says is in it); a cell
     still running after `timeout` seconds gives NotebookRunError naming the notebook (`where`)
     and the cell.
     """
     use_fixed_output_widget()
-    running = {}
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(cwd)}},
-                            on_cell_execute=lambda cell, cell_index: running.update(index=cell_index))
+    started: dict[int, float] = {}
+    seconds: dict[int, float] = {}
+    client = NotebookClient(
+        nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(cwd)}},
+        on_cell_execute=lambda cell, cell_index: started.update({cell_index: time.perf_counter()}),
+        on_cell_executed=lambda cell, cell_index, execute_reply: seconds.update(
+            {cell_index: time.perf_counter() - started[cell_index]}))
     try:
         client.execute()
     except CellTimeoutError:
-        index = running.get("index")
-        first_line = nb.cells[index].source.strip().splitlines()[0][:80] if index is not None else ""
+        index = max(started, default=None)
+        first_line = (nb.cells[index].source.strip().splitlines() or [""])[0][:80] if index is not None else ""
         raise NotebookRunError(
             f"{where} : la cellule {index + 1 if index is not None else '?'} (« {first_line} ») n'a pas fini "
             f"en {timeout} s ; l'exécution est arrêtée. Une cellule de lab dure quelques secondes : "
             "cherchez une boucle sans fin ou une attente (input(), réseau).") from None
-    return nb
+    return seconds
 
 
 # --- parameters -----------------------------------------------------------------------------

@@ -34,7 +34,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dataquartiers import PACKAGE_DIR
+from dataquartiers import PACKAGE_DIR, data
 from dataquartiers.fetch import sha256_of
 
 from . import REPO_DIR, notebooks
@@ -268,7 +268,7 @@ def stage_contents(dest: Path, repo: Path = REPO_DIR) -> list[Path]:
     written = []
     (dest / "labs").mkdir(parents=True)
     carried: set[str] = set()
-    package = notebooks.read_package(repo)
+    package = data.package(Path(repo) / "datasets")
     known = {r.get("name") for r in package["resources"]}
     for nb_path in lab_notebooks(repo):
         nb = json.loads(nb_path.read_text(encoding="utf-8"))

@@ -19,7 +19,6 @@ import json
 import os
 import re
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Iterable, Mapping
 
@@ -324,11 +323,11 @@ def load_charter(path: Path | str | None = None, *, validate: bool = True) -> Ch
 # --- averages and numbers --------------------------------------------------------------------
 
 def fmt_number(value: float | None, decimals: int = 1) -> str:
-    """3.85 → "3,9": French decimal comma, halves rounded up (not to even)."""
-    if value is None:
-        return "–"
-    quantum = Decimal(1).scaleb(-decimals)
-    return str(Decimal(str(value)).quantize(quantum, rounding=ROUND_HALF_UP)).replace(".", ",")
+    """An average in the book's one French number format (3.85 → "3,9": indicators.format_fr);
+    "–" when nothing is scored, as for an unscored principle."""
+    from .indicators import format_fr  # with pandas: imported when a number is written, not with the module
+
+    return format_fr(value, decimals, missing="–")
 
 
 def _mean(values: Iterable[float | None]) -> float | None:

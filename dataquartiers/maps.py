@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import warnings
 from dataclasses import dataclass, field
 from typing import Sequence
@@ -22,6 +23,7 @@ import pandas as pd
 from branca.element import Element
 
 from . import PACKAGE_DIR
+from .indicators import format_fr
 
 LEAFLET_DIR = PACKAGE_DIR / "_vendor" / "leaflet"
 LEAFLET_CDN_JS = [("leaflet", "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js")]
@@ -117,11 +119,13 @@ class Classes:
                 return self.colours[i]
         return self.colours[-1]
 
-    def labels(self, fmt: str = "{:,.0f}") -> list[str]:
+    def labels(self, fmt: str | int = 0) -> list[str]:
+        """"lo – hi" per class, in the book's French number format (indicators.format_fr);
+        `fmt` gives the decimals: a number, or a format such as "{:.1f}"."""
         if self.names:
             return list(self.names)
-        fmt_fr = lambda v: fmt.format(v).replace(",", "\u202f").replace(".", ",")  # noqa: E731
-        return [f"{fmt_fr(lo)} – {fmt_fr(hi)}" for lo, hi in zip(self.edges[:-1], self.edges[1:])]
+        decimals = fmt if isinstance(fmt, int) else int((re.search(r"\.(\d+)", fmt) or [0, 0])[1])
+        return [f"{format_fr(lo, decimals)} – {format_fr(hi, decimals)}" for lo, hi in zip(self.edges[:-1], self.edges[1:])]
 
 
 def quantile_classes(values: Sequence[float], k: int = 5, colours: Sequence[str] | None = None) -> Classes:

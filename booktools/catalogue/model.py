@@ -24,6 +24,8 @@ from urllib.parse import urlsplit
 import yaml
 from jsonschema import Draft202012Validator, FormatChecker
 
+from dataquartiers import data
+
 from .. import TOOLS_DIR
 
 SCHEMA_DIR = TOOLS_DIR / "schemas"
@@ -480,8 +482,8 @@ def _read_datapackage(root: Path, problems: list[Problem]) -> dict[str, list[tup
     if not path.is_file():
         return {}
     try:
-        package = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        package = data.package(path.parent)
+    except (data.DatasetFileError, UnicodeDecodeError) as err:
         problems.append(Problem(DATAPACKAGE, f"cannot be read as JSON ({err})"))
         return {}
     used: dict[str, list[tuple[str, str]]] = {}
