@@ -24,7 +24,7 @@ from typing import Iterable, Mapping
 
 import yaml
 
-from . import PACKAGE_DIR
+from . import PACKAGE_DIR, schema_errors
 
 REPO_DIR = PACKAGE_DIR.parent
 CHARTER_SCHEMA = PACKAGE_DIR / "schemas" / "ethics-charter.schema.json"
@@ -161,13 +161,6 @@ def _schema(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def _dotted(path: Iterable) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
 def _json_type(value) -> str:
     if value is None:
         return "nothing"
@@ -220,7 +213,7 @@ def _schema_message(err, shown: str) -> str:
     if path == ["principles"] and "propertyNames" in err.schema_path:
         return (f"{shown}: principle '{inst}': unknown (the charter's principles are: "
                 f"{', '.join(err.validator_value)})")
-    where = _dotted(path)
+    where = schema_errors.field_name(path)
     if v == "required":
         missing = [k for k in err.validator_value if k not in inst]
         name = f"{where}.{missing[0]}" if where else missing[0]
@@ -251,7 +244,7 @@ def _validate(data, schema: dict, shown: str) -> list[str]:
     except ImportError:  # Pyodide without jsonschema: the build has validated the files already
         return []
     validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
+    errors = schema_errors.errors_in_order(validator, data)
     return list(dict.fromkeys(_schema_message(e, shown) for e in errors))
 
 

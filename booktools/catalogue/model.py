@@ -25,6 +25,7 @@ import yaml
 from jsonschema import Draft202012Validator, FormatChecker
 
 from dataquartiers import data
+from dataquartiers.schema_errors import errors_in_order, field_name
 
 from .. import TOOLS_DIR
 
@@ -259,13 +260,6 @@ def _validator(kind: str) -> Draft202012Validator:
     return Draft202012Validator(schema(kind), format_checker=_FORMATS)
 
 
-def _field_name(path) -> str:
-    name = ""
-    for part in path:
-        name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
-    return name
-
-
 def _kind_of(value: object) -> str:
     if isinstance(value, dict):
         return "a group of fields"
@@ -306,7 +300,7 @@ def _suggest(value: object, choices) -> str:
 
 def _schema_messages(error) -> list[str]:
     """Turn one jsonschema error into one or more 'field …' sentences."""
-    where = _field_name(error.absolute_path)
+    where = field_name(error.absolute_path)
     value = error.instance
     kind = error.validator
     if kind == "required":
@@ -393,15 +387,14 @@ def check_entry(kind: str, file_id: str, data: object, today: dt.date) -> list[s
         node = subschema(kind, _schema_path(path)) if _schema_path(path) else {}
         if path and isinstance(path[-1], int) and node.get("type") == "array":
             node = node["items"]  # one item of a list: say what one item expects
-        messages.append(f"field '{_field_name(path)}': still says '{PLACEHOLDER}' "
+        messages.append(f"field '{field_name(path)}': still says '{PLACEHOLDER}' "
                         f"(fill it in: {_expected(node)})")
     filled_in = [p for p in to_fill]
 
     def _under_placeholder(error) -> bool:
         return any(tuple(error.absolute_path)[:len(p)] == p for p in filled_in)
 
-    errors = sorted(_validator(kind).iter_errors(data),
-                    key=lambda e: (list(map(str, e.absolute_path)), e.validator))
+    errors = errors_in_order(_validator(kind), data)
     for error in errors:
         if not _under_placeholder(error):
             messages.extend(_schema_messages(error))
@@ -418,7 +411,7 @@ def check_entry(kind: str, file_id: str, data: object, today: dt.date) -> list[s
         for pattern, what in ((_EMAIL, "an e-mail address"), (_PHONE, "a phone number")):
             found = pattern.search(text)
             if found:
-                messages.append(f"field '{_field_name(path)}': contains {what} ('{found.group()}'); "
+                messages.append(f"field '{field_name(path)}': contains {what} ('{found.group()}'); "
                                 "the catalogue lists organisations and their public pages only, "
                                 "never personal contacts")
 
