@@ -29,6 +29,8 @@ import pytest
 
 from booktools.headless import serve_folder  # noqa: F401  (tests import it from here)
 
+pytest_plugins = ("pytester",)  # test_lab_runs.py runs pytest on a test file of its own
+
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 BUILD_GATE = [str(BIN / "jupyter-book"), "build", "--all", "-W", "-n", "--keep-going", "."]
@@ -50,6 +52,8 @@ NEEDS: dict[str, set[str]] = {
     "test_use_case_labs_emploi_canicules.py::test_emploi_lab_": {"slow"},
     "test_use_case_labs_emploi_canicules.py::test_canicules_lab_": {"slow"},
     "test_stress.py": {"slow"},
+    "test_lab_runs.py::test_a_lab_run_is_shared": {"slow"},
+    "test_lab_runs.py::test_tiers_come_from": {"slow"},  # two pytest runs of its own
     "test_stress.py::test_each_lab_many_times_in_a_row": {"slow", "stress"},
     # Sphinx builds of their own (fixture books), virtualenvs, the library's wheel, the datasets remade
     "test_catalogue.py::test_the_real_catalogue_builds_without_warning": {"slow"},
