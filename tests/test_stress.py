@@ -8,6 +8,8 @@ Runs of the labs used to wait, now and then, until the cell timeout in the cell 
   writing into an Output widget, run 3 times: 120 chances of the lost wake-up (with nbclient's own
   stand-in, 3 to 6 % of such cells waited for the timeout here, so a run of 120 all but never
   passes); no cell may reach its timeout. It is the suite's bounded stress run: about 15 s;
+- `test_a_stuck_cell_stops_the_run_with_a_french_message`: what is still stuck (a loop, a wait)
+  stops at the cell timeout with a message naming the notebook and the cell;
 - `test_each_lab_many_times_in_a_row` (`make stress`, opt-in): each lab DQ_STRESS_RUNS times
   (20 by default), as the issue asked; 5 labs × 20 runs take about 10 minutes on a quiet machine,
   too long for `make test`, and the Output-widget notebook above tests the same path more often
@@ -21,6 +23,7 @@ import statistics
 import time
 
 import nbformat
+import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from booktools import execution
@@ -70,6 +73,14 @@ def test_output_widget_writes_never_wait_for_the_timeout(tmp_path):
         slowest.append(max(seconds.values()))
         assert len(widget_outputs(nb)[0][0]["text"].splitlines()) == 40
     assert max(slowest) < timeout - 1, f"a cell waited for its timeout ({max(slowest):.1f} s of {timeout} s)"
+
+
+def test_a_stuck_cell_stops_the_run_with_a_french_message(tmp_path):
+    nb = new_notebook(metadata=KERNELSPEC, cells=[new_code_cell("x = 1"),
+                                                  new_code_cell("import time\ntime.sleep(60)")])
+    with pytest.raises(execution.NotebookRunError) as err:  # after 3 s, not at the end of the sleep
+        execution.run_notebook(nb, tmp_path, where="labs/bloque.ipynb", timeout=3)
+    assert str(err.value).startswith("labs/bloque.ipynb : la cellule 2 (« import time ») n'a pas fini en 3 s")
 
 
 def test_each_lab_many_times_in_a_row():
