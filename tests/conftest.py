@@ -5,7 +5,8 @@ Tiers — what a test needs besides Python sets its markers, decided here and no
   through another fixture);
 - `browser`: it drives Debian's Chromium;
 - `slow`: it executes notebooks in a Jupyter kernel, runs a Sphinx build of its own, makes a
-  virtualenv or a wheel, or spends seconds of CPU on the whole data package (remade, validated);
+  virtualenv or a wheel, runs a command of the book in a new Python process, or spends seconds of
+  CPU on the whole data package (remade, validated);
 - `stress`: the lab stress runs of `make stress`, deselected unless pytest gets `--stress`.
 The last three come from NEEDS below (by file or by `file::test` prefix). `make test-fast` runs
 `pytest --fast` (FAST_TIER: none of build, browser, slow); `make test` runs everything but the
@@ -65,6 +66,10 @@ NEEDS: dict[str, set[str]] = {
     "test_lite.py::test_rebuilt_zip_follows_its_notebook": {"slow"},
     "test_data.py::test_prepare_makes_the_shipped_files": {"slow"},
     "test_data.py::test_frictionless_validates_the_data_package": {"slow"},
+    # commands of the book run in a new Python process (their logic is tested in-process too)
+    "test_catalogue.py::test_command_line_check_exit_status": {"slow"},
+    "test_ethics.py::test_command_line_reports_and_fails": {"slow"},
+    "test_ethics.py::test_new_writes_a_skeleton_that_fails_until_filled": {"slow"},
 }
 TIER_MARKERS = ("build", "browser", "slow", "stress")
 #: `pytest --fast` (`make test-fast`): the tests that need none of these.
