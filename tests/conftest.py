@@ -8,9 +8,10 @@ Tiers — what a test needs besides Python sets its markers, decided here and no
   virtualenv or a wheel, runs a command of the book in a new Python process, or spends seconds of
   CPU on the whole data package (remade, validated);
 - `stress`: the lab stress runs of `make stress`, deselected unless pytest gets `--stress`.
-The last three come from NEEDS below (by file or by `file::test` prefix). `make test-fast` runs
-`pytest --fast` (FAST_TIER: none of build, browser, slow); `make test` runs everything but the
-stress runs.
+`build` comes from the fixtures; `browser` and `slow` from the calls that need them (CALLS) in the
+test's source or in the source of the fixtures it uses, and from NEEDS (by file or by
+`file::test` prefix) for what the source does not show. `make test-fast` runs `pytest --fast`
+(FAST_TIER: none of build, browser, slow); `make test` runs everything but the stress runs.
 
 A run whose selected tests declare no need of a kind forbids that kind: a test of `make test-fast`
 that starts a kernel or a browser fails and names NEEDS, so an undeclared slow test cannot hide
@@ -20,6 +21,8 @@ so that the labs' runs it made are reused (tests/notebooks.py) instead of repeat
 
 from __future__ import annotations
 
+import functools
+import inspect
 import socket
 import subprocess
 import sys
@@ -38,49 +41,59 @@ BUILD_GATE = [str(BIN / "jupyter-book"), "build", "--all", "-W", "-n", "--keep-g
 
 #: Fixtures that make a test need the built book.
 BUILD_FIXTURES = {"book_build", "site", "site_url"}
-#: Needs that fixtures do not show: a test file, or `file::` and the start of test names.
+#: Calls that show a need, in a test's source or in the source of a fixture it uses.
+CALLS = {
+    "browser": ("offline_page(", "sync_playwright(", "measure_startup("),
+    "slow": (
+        "lab_run(", "run_lab(", "run_with_parameters(", "run_notebook(", "NotebookClient(",  # a kernel
+        '"sphinx"', "build_main(", "jupyter-book",  # a Sphinx build
+        "sys.executable",  # a command in a new Python process (pip, venv, python -m …)
+    ),
+}
+#: Needs that the fixtures and CALLS do not show: a test file, or `file::` and the start of test names.
 NEEDS: dict[str, set[str]] = {
-    # browsers
-    "test_accessibility.py::test_no_serious_accessibility_violation": {"browser"},
-    "test_catalogue.py::test_catalogue_filters_work_with_the_keyboard": {"browser", "slow"},
-    "test_lite.py::test_each_lab_opens_in_french": {"browser"},
-    "test_lite.py::test_the_file_browser_lists_every_lab": {"browser"},
-    "test_offline_browser.py": {"browser"},
-    "test_offline_kit.py::test_kit_runs_a_lab_kernel": {"browser"},
-    # notebooks executed in a kernel
-    "test_labs.py::test_notebook_runs_top_to_bottom": {"slow"},
-    "test_use_case_labs_covid_c2s.py": {"slow"},
-    "test_use_case_labs_emploi_canicules.py::test_emploi_lab_": {"slow"},
-    "test_use_case_labs_emploi_canicules.py::test_canicules_lab_": {"slow"},
-    "test_stress.py": {"slow"},
-    "test_lab_runs.py::test_a_lab_run_is_shared": {"slow"},
-    "test_lab_runs.py::test_tiers_come_from": {"slow"},  # two pytest runs of its own
-    "test_stress.py::test_each_lab_many_times_in_a_row": {"slow", "stress"},
-    # Sphinx builds of their own (fixture books), virtualenvs, the library's wheel, the datasets remade
-    "test_catalogue.py::test_the_real_catalogue_builds_without_warning": {"slow"},
-    "test_catalogue.py::test_catalogue_role_links_any_page": {"slow"},
-    "test_catalogue.py::test_the_build_turns_problems_into_warnings": {"slow"},
-    "test_catalogue.py::test_html_from_yaml_is_escaped_in_the_rendered_pages": {"slow"},
-    "test_bundles.py::test_bundle_runs_alone_in_a_fresh_virtualenv": {"slow"},
+    "test_stress.py::test_each_lab_many_times_in_a_row": {"stress"},
+    "test_lab_runs.py::test_tiers_come_from": {"slow"},  # two pytest runs of its own (pytester)
+    # the library's wheel (a PEP 517 build), the datasets remade or validated as a whole
     "test_bundles.py::test_bundles_are_reproducible": {"slow"},
     "test_lite.py::test_rebuilt_zip_follows_its_notebook": {"slow"},
     "test_data.py::test_prepare_makes_the_shipped_files": {"slow"},
     "test_data.py::test_frictionless_validates_the_data_package": {"slow"},
-    # commands of the book run in a new Python process (their logic is tested in-process too)
-    "test_catalogue.py::test_command_line_check_exit_status": {"slow"},
-    "test_ethics.py::test_command_line_reports_and_fails": {"slow"},
-    "test_ethics.py::test_new_writes_a_skeleton_that_fails_until_filled": {"slow"},
 }
 TIER_MARKERS = ("build", "browser", "slow", "stress")
 #: `pytest --fast` (`make test-fast`): the tests that need none of these.
 FAST_TIER = "not build and not browser and not slow"
 
 
+@functools.lru_cache(maxsize=None)
+def _calls_in(function, depth: int = 2) -> frozenset[str]:
+    """The needs CALLS finds in `function` and in the functions of its module it calls."""
+    try:
+        source = inspect.getsource(function)
+    except (OSError, TypeError):
+        return frozenset()
+    needs = {need for need, calls in CALLS.items() if any(c in source for c in calls)}
+    if depth:
+        module_globals = getattr(function, "__globals__", {})
+        for name in getattr(getattr(function, "__code__", None), "co_names", ()):
+            helper = module_globals.get(name)
+            if inspect.isfunction(helper) and helper.__module__ == function.__module__ and helper is not function:
+                needs |= _calls_in(helper, depth - 1)
+    return frozenset(needs)
+
+
 def needs_of(item: pytest.Item) -> set[str]:
-    """What the test needs: its fixtures, NEEDS, and markers written on the test itself."""
+    """What the test needs: its fixtures, CALLS in its source and its fixtures', NEEDS, and the
+    markers written on the test itself."""
     needs = {m.name for m in item.iter_markers() if m.name in TIER_MARKERS}
     if BUILD_FIXTURES & set(item.fixturenames):
         needs.add("build")
+    functions = [getattr(item, "function", None)]
+    for name, definitions in getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {}).items():
+        if name not in BUILD_FIXTURES:  # the build's own subprocess is the `build` need
+            functions += [d.func for d in definitions if Path(inspect.getsourcefile(d.func) or "").name != "conftest.py"]
+    for function in filter(None, functions):
+        needs |= _calls_in(function)
     file_and_name = f"{item.path.name}::{getattr(item, 'originalname', item.name)}"
     for key, declared in NEEDS.items():
         if file_and_name.startswith(key if "::" in key else key + "::"):

@@ -38,7 +38,7 @@ def test_format_fr(value, decimals, unit, expected):
 
 
 def test_map_legends_and_charter_averages_use_it():
-    assert Classes(edges=[1234.5, 2345.25, 12345.25]).labels("{:.1f}") == [
+    assert Classes(edges=[1234.5, 2345.25, 12345.25]).labels(1) == [
         f"1{NNBSP}234,5 – 2{NNBSP}345,3", f"2{NNBSP}345,3 – 12{NNBSP}345,3"]
     assert Classes(edges=[0, 0.5, 1]).labels(2) == ["0,00 – 0,50", "0,50 – 1,00"]
     assert charter.fmt_number(2.25) == "2,3" and charter.fmt_number(None) == "–"
