@@ -1,4 +1,5 @@
 # Data & Quartiers — two commands from a fresh clone: `make serve` and `make test`.
+# While developing: `make test-fast` (no build, no browser, no lab run; tiers in tests/conftest.py).
 # Everything else is set up here: the virtualenv, the pinned Python packages, the vendored
 # front-end assets (npm), the package in editable mode.
 SHELL := /bin/bash
@@ -9,21 +10,23 @@ PY := $(BIN)/python
 PORT ?= 8000
 BOOK_BUILD := $(BIN)/jupyter-book build --all -W -n --keep-going .
 
-.PHONY: help setup vendor site serve test bench datasets clean offline-kit handouts \
+.PHONY: help setup vendor site serve test test-fast stress bench datasets clean offline-kit handouts \
         check-catalogue check-ethics check-secrecy check-training territory
 help:
-	@echo "make serve            set up, build the book and serve it on http://127.0.0.1:$(PORT)"
-	@echo "make test             set up, then run every test (build gate, labs, browser)"
-	@echo "make site             set up and build the site into _build/html (no server)"
-	@echo "make bench            print build, data, lab and site figures (medians of several runs)"
-	@echo "make offline-kit      build the site with its own Pyodide, packed for a room with no network"
-	@echo "make handouts         build the site with the printable PDFs: one per lab and the whole book"
-	@echo "make check-catalogue  check the catalogue's YAML files (sources, partners)"
-	@echo "make check-training   check the training files (sessions, facilitator notes, quizzes, templates)"
-	@echo "make check-ethics     check every lab's ethics assessment"
-	@echo "make check-secrecy    check that no shipped count is under 11"
-	@echo "make datasets         remake datasets/ from ../shared/opendata (maintainers)"
-	@echo "make territory CODE=… download the QPV 2024 and IRIS contours of a commune or EPCI (online, once)"
+	@echo "make serve            installe, construit le livre et le sert sur http://127.0.0.1:$(PORT)"
+	@echo "make test             installe puis lance tous les tests (construction, labs, navigateur) : ce que lance la CI"
+	@echo "make test-fast        les tests rapides, pendant le développement : sans construction, navigateur ni exécution de lab"
+	@echo "make stress           exécute chaque lab $(STRESS_RUNS) fois de suite (exécutions bloquées, durées)"
+	@echo "make site             installe et construit le site dans _build/html (sans serveur)"
+	@echo "make bench            affiche les mesures : construction, données, labs, site, atlas, Pyodide, durée des tests"
+	@echo "make offline-kit      construit le site avec son propre Pyodide, pour une salle sans réseau"
+	@echo "make handouts         construit le site avec les PDF à imprimer : un par lab et le livre entier"
+	@echo "make check-catalogue  vérifie les fichiers YAML du catalogue (sources, partenaires)"
+	@echo "make check-training   vérifie les fichiers de formation (sessions, notes d'animation, quiz, modèles)"
+	@echo "make check-ethics     vérifie l'évaluation éthique de chaque lab"
+	@echo "make check-secrecy    vérifie qu'aucun effectif publié n'est inférieur à 11"
+	@echo "make datasets         refait datasets/ depuis ../shared/opendata (mainteneurs)"
+	@echo "make territory CODE=… télécharge les contours QPV 2024 et IRIS d'une commune ou d'un EPCI (en ligne, une fois)"
 
 # --- set-up ---------------------------------------------------------------------------------
 # The labs' library `dataquartiers` is installed in editable mode (it is the package pyproject.toml
@@ -74,8 +77,20 @@ serve: site
 	$(PY) -m http.server $(PORT) --bind 127.0.0.1 --directory _build/html
 
 # --- checks ---------------------------------------------------------------------------------
+# The tiers are set in tests/conftest.py (markers build, browser, slow, stress): `--fast` keeps the
+# tests that need none of build, browser, slow; the stress runs only run with `--stress`.
+STRESS_RUNS ?= 20
+
 test: setup
 	$(PY) -m pytest tests
+
+test-fast: setup
+	$(PY) -m pytest tests --fast
+
+# Each lab STRESS_RUNS times in a row (opt-in: about 10 minutes); the suite keeps one bounded
+# run of the Output-widget case that used to hang (tests/test_stress.py).
+stress: setup
+	DQ_STRESS_RUNS=$(STRESS_RUNS) $(PY) -m pytest tests/test_stress.py --stress -m stress -s
 
 check-catalogue: setup
 	$(PY) -m booktools.catalogue check
@@ -88,8 +103,9 @@ check-ethics: setup
 check-training: setup
 	$(PY) -m booktools.training check
 
+# MESURES="test lab" to run some measures only (names: python -m booktools.bench --help)
 bench: setup
-	$(PY) -m booktools.bench
+	$(PY) -m booktools.bench $(MESURES)
 
 datasets: setup
 	$(PY) -m booktools.prepare

@@ -1,13 +1,18 @@
-"""`make bench`: build and load figures, printed as a table (medians of several runs).
+"""`make bench`: build, load and test figures, printed as a table (medians of several runs).
 
 Targets (not tests, which would flake on a busy machine): clean build < 60 s, no-change rebuild
-< 10 s, one-lab edit < 20 s. The book is copied into a temporary folder so the measures never
-touch the working tree or its `_build/`.
+< 10 s, one-lab edit < 20 s, `make test-fast` < 60 s, `make test` < 15 min. The book is copied
+into a temporary folder for the build figures so they never touch the working tree or its
+`_build/`; the test figures run the suite in the working tree, as `make test` does.
+
+`python -m booktools.bench tests labs` runs only the named measures (names: MEASURES).
 """
 
 from __future__ import annotations
 
+import argparse
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -103,15 +108,13 @@ def dataset_figures(runs: int = RUNS) -> list[tuple[str, str, str]]:
 
 
 def lab_figures(runs: int = RUNS) -> list[tuple[str, str, str]]:
-    """Execution time of every lab, top to bottom, with nbclient (as the build runs it)."""
-    from nbclient import NotebookClient
+    """Execution time of every lab, top to bottom, run as the build and the tests run it."""
+    from .execution import run_notebook
 
     rows = []
     for path in sorted((REPO / "labs").glob("*.ipynb")):
         def run():
-            nb = nbformat.read(path, as_version=4)
-            NotebookClient(nb, timeout=600, kernel_name="python3",
-                           resources={"metadata": {"path": str(path.parent)}}).execute()
+            run_notebook(nbformat.read(path, as_version=4), path.parent, where=path.name)
         rows.append((f"run lab {path.stem}", f"{_median_time(run, runs):.1f} s", "< 30 s"))
     return rows
 
@@ -133,6 +136,33 @@ def lab_city_figures(runs: int = RUNS) -> list[tuple[str, str, str]]:
                 NotebookClient(nb, timeout=600, kernel_name="python3",
                                resources={"metadata": {"path": str(path.parent)}}).execute()
             rows.append((f"run lab {path.stem} on {city} ({commune})", f"{_median_time(run, runs):.1f} s", "< 30 s"))
+    return rows
+
+
+#: The pytest arguments of `make test-fast` and `make test` (Makefile), run here without the
+#: set-up step the Make targets start with.
+TEST_TIERS = {"make test-fast": ["tests", "--fast"], "make test": ["tests"]}
+
+
+def test_figures(runs: int = int(os.environ.get("BENCH_TEST_RUNS", "1"))) -> list[tuple[str, str, str]]:
+    """Wall-clock time of the two test tiers, each run as a subprocess in the working tree (what
+    the Make targets run, set-up excepted); one run by default: the whole suite takes minutes."""
+    rows = []
+    for name, args in TEST_TIERS.items():
+        times, summary = [], ""
+        for _ in range(runs):
+            start = time.perf_counter()
+            proc = subprocess.run([sys.executable, "-m", "pytest", *args, "-q", "-p", "no:cacheprovider"],
+                                  cwd=REPO, capture_output=True, text=True)
+            times.append(time.perf_counter() - start)
+            # pytest's last line: "287 passed, 95 deselected in 33.28s"
+            found = [m.group(1) for line in proc.stdout.splitlines()
+                     if (m := re.match(r"=*\s*(\d+ (?:passed|failed|errors?|skipped|deselected).*?) in [\d.]+s", line))]
+            summary = found[-1] if found else "no summary"
+            if proc.returncode:
+                summary += f", exit status {proc.returncode}"
+        target = "< 60 s" if "fast" in name else "< 15 min"
+        rows.append((f"{name} ({summary})"[:80], f"{statistics.median(times):.0f} s", target))
     return rows
 
 
@@ -239,17 +269,32 @@ def site_figures(runs: int = RUNS) -> list[tuple[str, str, str]]:
     return figures()
 
 
-#: Other parts of the book add their measures here: functions returning rows.
+#: Other parts of the book add their measures here: functions `<name>_figures` returning rows
+#: (what, value, target); `python -m booktools.bench <name>…` runs some of them.
 MEASURES = [build_figures, dataset_figures, lab_figures, lab_city_figures, catalogue_figures, lite_figures,
-            atlas_figures, site_figures, pyodide_figures]
+            atlas_figures, site_figures, pyodide_figures, test_figures]
 
 
-def main() -> int:
+def measure_name(measure) -> str:
+    return measure.__name__.removesuffix("_figures")
+
+
+def main(argv: list[str] | None = None) -> int:
+    names = [measure_name(m) for m in MEASURES]
+    parser = argparse.ArgumentParser(prog="python -m booktools.bench", add_help=False,
+                                     description="Mesures du livre (médianes de BENCH_RUNS exécutions).")
+    parser._positionals.title, parser._optionals.title = "arguments", "options"
+    parser.add_argument("-h", "--help", action="help", help="affiche cette aide")
+    parser.add_argument("mesures", nargs="*", choices=names, metavar="mesure",
+                        help=f"les mesures à faire, parmi : {', '.join(names)} (par défaut : toutes)")
+    chosen = parser.parse_args(argv).mesures or names
     print(f"Data & Quartiers bench — {os.cpu_count()} cores, medians of {RUNS} runs")
     width = 48
     for measure in MEASURES:
+        if measure_name(measure) not in chosen:
+            continue
         for name, value, target in measure():
-            print(f"{name:<{width}} {value:>12}  {('target ' + target) if target else ''}")
+            print(f"{name:<{width}} {value:>12}  {('target ' + target) if target else ''}", flush=True)
     return 0
 
 

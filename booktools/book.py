@@ -20,6 +20,7 @@ from sphinx.application import Sphinx
 from sphinx.errors import ExtensionError
 
 from . import TOOLS_DIR, ethics
+from . import execution  # notebooks run without hanging; the run cache follows the library and data
 from . import bundles  # one zip per lab
 from . import training_pages  # the « Former » part: sessions, facilitator notes, quizzes, templates
 from . import lite  # labs in the browser, lab buttons
@@ -75,6 +76,7 @@ def setup(app: Sphinx) -> dict:
     app.connect("build-finished", _copy_vendor)
     # before sphinx-external-toc's handler, which writes its redirect only where none exists
     app.connect("build-finished", _french_redirect, priority=400)
+    execution.setup_sphinx(app)
     ethics.setup_sphinx(app)
     lite.setup_sphinx(app)
     static_widgets.setup_sphinx(app)

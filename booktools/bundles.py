@@ -29,7 +29,7 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from dataquartiers import PACKAGE_DIR
+from dataquartiers import PACKAGE_DIR, data
 
 from . import REPO_DIR, TOOLS_DIR, notebooks
 from .buildcache import build_cache_dir, inputs_digest, is_unchanged, remember
@@ -249,7 +249,7 @@ def licence_texts(repo: Path = REPO_DIR) -> dict[str, bytes]:
 
 def lab_data_needs(notebook: Path, repo: Path = REPO_DIR, package: dict | None = None) -> tuple[DataNeeds, list[str]]:
     """What a lab reads, and the resource names its zip carries; BundleError if it cannot be known."""
-    package = package if package is not None else notebooks.read_package(repo)
+    package = package if package is not None else data.package(Path(repo) / "datasets")
     needs = notebooks.lab_data_needs(notebook, repo, package)
     if needs.problems:
         raise BundleError("\n".join(needs.problems))
@@ -259,7 +259,7 @@ def lab_data_needs(notebook: Path, repo: Path = REPO_DIR, package: dict | None =
 def bundle_notebook(notebook: Path, links: BookLinks, repo: Path = REPO_DIR, package: dict | None = None) -> dict:
     """The lab as its zip carries it: no outputs, MyST and links adapted (the notebook sits beside
     `datasets/`; links to anything else go to the book's site)."""
-    package = package if package is not None else notebooks.read_package(repo)
+    package = package if package is not None else data.package(Path(repo) / "datasets")
     _needs, carried = lab_data_needs(notebook, repo, package)
     files = {f"datasets/{r['path']}" for r in package["resources"] if r["name"] in carried}
     docname = f"{notebooks.LABS_DIR}/{notebook.stem}"
@@ -275,7 +275,7 @@ def build_bundle(notebook: Path, dest_dir: Path, repo: Path = REPO_DIR, wheel: P
     notebook = Path(notebook)
     stem = notebook.stem
     datasets = repo / "datasets"
-    package = notebooks.read_package(repo)
+    package = data.package(Path(repo) / "datasets")
     links = links or default_links(repo)
     nb = notebooks.read(notebook)
     needs, carried = lab_data_needs(notebook, repo, package)
@@ -319,13 +319,13 @@ def default_links(repo: Path = REPO_DIR, site: Path | None = None) -> BookLinks:
 def _bundle_inputs(notebook: Path, repo: Path, links: BookLinks) -> str:
     """Everything a lab's zip is made of: the notebook as adapted, the data, the package, the
     licences and the README's template."""
-    package = notebooks.read_package(repo)
+    package = data.package(Path(repo) / "datasets")
     _needs, carried = lab_data_needs(notebook, repo, package)
-    data = [repo / "datasets" / r["path"] for r in package["resources"] if r["name"] in carried]
+    data_files = [repo / "datasets" / r["path"] for r in package["resources"] if r["name"] in carried]
     adapted = json.dumps(bundle_notebook(notebook, links, repo, package), sort_keys=True).encode()
     return hashlib.sha256(adapted + inputs_digest(
         [notebook, repo / "datasets" / "datapackage.json", repo / "requirements.txt", repo / "pyproject.toml",
-         PACKAGE_DIR, TOOLS_DIR / "templates" / "lisezmoi-lab.md.j2", Path(__file__), *data], repo).encode()).hexdigest()
+         PACKAGE_DIR, TOOLS_DIR / "templates" / "lisezmoi-lab.md.j2", Path(__file__), *data_files], repo).encode()).hexdigest()
 
 
 def build_all(dest_dir: Path, repo: Path = REPO_DIR, cache_dir: Path | None = None,

@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 
 from dataquartiers import data
+from dataquartiers.indicators import format_fr
 
 MARKER = "<!-- dq:datasets -->"
 
@@ -62,8 +63,8 @@ def role_text(text) -> str:
 def _size(path: Path) -> str:
     size = path.stat().st_size
     if size >= 1_000_000:
-        return f"{size / 1_000_000:.1f} Mo".replace(".", ",")
-    return f"{max(1, round(size / 1000))} ko"
+        return format_fr(size / 1_000_000, 1, "Mo")
+    return format_fr(max(1, round(size / 1000)), 0, "ko")
 
 
 def _rows(path: Path) -> int:
@@ -71,10 +72,6 @@ def _rows(path: Path) -> int:
         return len(json.loads(path.read_text(encoding="utf-8"))["features"])
     with open(path, encoding="utf-8") as f:
         return sum(1 for _ in f) - 1
-
-
-def _thousands(n: int) -> str:
-    return f"{n:,}".replace(",", "\u202f")
 
 
 def _licences(res: dict) -> str:
@@ -140,7 +137,7 @@ def render_resource(res: dict, folder: Path) -> str:
           if res.get("qpv_geography") else []),
         ("Filtre par territoire", _territory(res)),
         ("Fichier", f"{{download}}`{role_text(Path(res['path']).name)} <{res['path']}>` "
-                    f"({_thousands(_rows(path))} lignes, {_size(path)})"),
+                    f"({format_fr(_rows(path), 0)} lignes, {_size(path)})"),
     ]
     sources = [f"[{md(s['title'])}]({s['path']})" if s.get("path") else md(s["title"]) for s in res.get("sources", [])]
     if sources:

@@ -38,7 +38,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dataquartiers import PACKAGE_DIR
+from dataquartiers import PACKAGE_DIR, data
 from dataquartiers.fetch import sha256_of
 
 from . import REPO_DIR, TOOLS_DIR, notebooks
@@ -287,7 +287,7 @@ def stage_contents(dest: Path, repo: Path = REPO_DIR, links: BookLinks | None = 
     written = []
     (dest / "labs").mkdir(parents=True)
     carried: set[str] = set()
-    package = notebooks.read_package(repo)
+    package = data.package(Path(repo) / "datasets")
     known = {r.get("name") for r in package["resources"]}
     labs = lab_notebooks(repo)
     for nb_path in labs:

@@ -152,13 +152,6 @@ def imports(nb: dict) -> set[str]:
 
 # --- the data package -----------------------------------------------------------------------
 
-def read_package(repo: Path = REPO_DIR) -> dict:
-    """`datasets/datapackage.json`, parsed by the labs' own loader (one parser for both)."""
-    from dataquartiers import data
-
-    return data.package(Path(repo) / "datasets")
-
-
 def reduced_package(package: dict, names) -> dict:
     """The data package with only the named resources (order kept)."""
     keep = set(names)
@@ -466,5 +459,8 @@ def shown_path(path: Path, repo: Path = REPO_DIR) -> str:
 
 def lab_data_needs(notebook: Path, repo: Path = REPO_DIR, package: dict | None = None) -> DataNeeds:
     """What the lab `notebook` reads in the book's data package."""
-    package = package if package is not None else read_package(repo)
+    if package is None:
+        from dataquartiers import data  # datapackage.json's one parser (imports pandas: only when needed)
+
+        package = data.package(Path(repo) / "datasets")
     return datasets_read(read(notebook), package, where=shown_path(notebook, repo))

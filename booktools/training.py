@@ -37,6 +37,8 @@ from pathlib import Path
 import yaml
 from jsonschema import Draft202012Validator
 
+from dataquartiers.data import package as data_package
+
 from . import REPO_DIR, TOOLS_DIR, notebooks
 
 TRAINING_DIR = "training"
@@ -350,7 +352,7 @@ def lab_coverage(labs: list[Path], communes: list[str], root: Path = REPO_DIR) -
     from dataquartiers import data
 
     folder = Path(root) / "datasets"
-    package = notebooks.read_package(root)
+    package = data_package(Path(root) / "datasets")
     resources = {r["name"]: r for r in package["resources"]}
     places = {c: _places(str(folder), c) for c in communes}
     rows = []

@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 from dataquartiers import PACKAGE_DIR
+from dataquartiers.indicators import format_fr
 
 from . import REPO_DIR, TOOLS_DIR
 
@@ -127,7 +128,7 @@ def main() -> int:
         print(f"booktools.vendor : {err}", file=sys.stderr)
         return 1
     size = sum(f.stat().st_size for f in files)
-    print(f"{len(files)} fichiers front-end ({size / 1e6:.1f} Mo) copiés dans "
+    print(f"{len(files)} fichiers front-end ({format_fr(size / 1e6, 1, 'Mo')}) copiés dans "
           f"{LEAFLET_DIR.relative_to(REPO_DIR)} et {VENDOR_DIR.relative_to(REPO_DIR)}")
     return 0
 

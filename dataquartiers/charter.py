@@ -19,13 +19,12 @@ import json
 import os
 import re
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Iterable, Mapping
 
 import yaml
 
-from . import PACKAGE_DIR
+from . import PACKAGE_DIR, schema_errors
 
 REPO_DIR = PACKAGE_DIR.parent
 CHARTER_SCHEMA = PACKAGE_DIR / "schemas" / "ethics-charter.schema.json"
@@ -245,13 +244,6 @@ def _schema(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def _dotted(path: Iterable) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
 def _json_type(value) -> str:
     if value is None:
         return "rien"
@@ -319,7 +311,7 @@ def _schema_message(err, shown: str) -> str:
     if path == ["principles"] and "propertyNames" in err.schema_path:
         return (f"{shown} : principe « {inst} » inconnu (les principes de la charte : "
                 f"{', '.join(err.validator_value)})")
-    where = _dotted(path)
+    where = schema_errors.field_name(path)
     if v == "required":
         missing = [k for k in err.validator_value if k not in inst]
         name = f"{where}.{missing[0]}" if where else missing[0]
@@ -359,7 +351,7 @@ def _validate(data, schema: dict, shown: str) -> list[str]:
     except ImportError:  # Pyodide without jsonschema: the build has validated the files already
         return []
     validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
+    errors = schema_errors.errors_in_order(validator, data)
     return list(dict.fromkeys(_schema_message(e, shown) for e in errors))
 
 
@@ -432,11 +424,11 @@ def load_charter(path: Path | str | None = None, *, validate: bool = True) -> Ch
 # --- averages and numbers --------------------------------------------------------------------
 
 def fmt_number(value: float | None, decimals: int = 1) -> str:
-    """3.85 → "3,9": French decimal comma, halves rounded up (not to even)."""
-    if value is None:
-        return "–"
-    quantum = Decimal(1).scaleb(-decimals)
-    return str(Decimal(str(value)).quantize(quantum, rounding=ROUND_HALF_UP)).replace(".", ",")
+    """An average in the book's one French number format (3.85 → "3,9": indicators.format_fr);
+    "–" when nothing is scored, as for an unscored principle."""
+    from .indicators import format_fr  # with pandas: imported when a number is written, not with the module
+
+    return format_fr(value, decimals, missing="–")
 
 
 def _mean(values: Iterable[float | None]) -> float | None:

@@ -6,6 +6,8 @@ objects, ignores missing values rather than treating them as zero, and says what
 
 from __future__ import annotations
 
+import math
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Mapping
 
 import numpy as np
@@ -92,11 +94,22 @@ def share(part: pd.Series, whole: pd.Series, *, percent: bool = True) -> pd.Seri
     return (p / w) * (100 if percent else 1)
 
 
-def format_fr(value, decimals: int = 1, unit: str = "") -> str:
-    """A number written the French way: 12 345,6 (narrow no-break space, decimal comma)."""
+def format_fr(value, decimals: int = 1, unit: str = "", *, missing: str = "—") -> str:
+    """A number written the French way: 12 345,7 (narrow no-break space between thousands,
+    decimal comma), halves rounded up as taught (2,25 → 2,3; Python's own rounding gives 2,2);
+    `unit` follows after a no-break space; a missing value (None, NaN, pd.NA) gives `missing`.
+
+    The one number formatter of the book: labs, map legends, the ethics charter's averages and
+    the generated pages all write numbers through it.
+    """
     if value is None or pd.isna(value):
-        return "—"
-    text = f"{value:,.{decimals}f}".replace(",", "\u202f").replace(".", ",")
+        return missing
+    if math.isinf(value):
+        text = "∞" if value > 0 else "−∞"
+    else:
+        rounded = Decimal(str(value)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+        rounded = rounded.copy_abs() if rounded.is_zero() else rounded  # no "-0,0"
+        text = f"{rounded:,.{decimals}f}".replace(",", "\u202f").replace(".", ",")
     return f"{text}\u00a0{unit}" if unit else text
 
 

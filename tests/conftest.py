@@ -1,7 +1,28 @@
-"""Shared fixtures: the repository's paths, the built book (built once per session), a local server."""
+"""Shared fixtures (the repository's paths, the built book, a local server) and the test tiers.
+
+Tiers — what a test needs besides Python sets its markers, decided here and nowhere else:
+- `build`: it reads the built book (it uses the `book_build`, `site` or `site_url` fixture, even
+  through another fixture);
+- `browser`: it drives Debian's Chromium;
+- `slow`: it executes notebooks in a Jupyter kernel, runs a Sphinx build of its own, makes a
+  virtualenv or a wheel, runs a command of the book in a new Python process, or spends seconds of
+  CPU on the whole data package (remade, validated);
+- `stress`: the lab stress runs of `make stress`, deselected unless pytest gets `--stress`.
+`build` comes from the fixtures; `browser` and `slow` from the calls that need them (CALLS) in the
+test's source or in the source of the fixtures it uses, and from NEEDS (by file or by
+`file::test` prefix) for what the source does not show. `make test-fast` runs `pytest --fast`
+(FAST_TIER: none of build, browser, slow); `make test` runs everything but the stress runs.
+
+A run whose selected tests declare no need of a kind forbids that kind: a test of `make test-fast`
+that starts a kernel or a browser fails and names NEEDS, so an undeclared slow test cannot hide
+in the fast tier. When a run holds both tests of the build and lab runs, the build is made first,
+so that the labs' runs it made are reused (tests/notebooks.py) instead of repeated.
+"""
 
 from __future__ import annotations
 
+import functools
+import inspect
 import socket
 import subprocess
 import sys
@@ -12,9 +33,99 @@ import pytest
 
 from booktools.headless import serve_folder  # noqa: F401  (tests import it from here)
 
+pytest_plugins = ("pytester",)  # test_lab_runs.py runs pytest on a test file of its own
+
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 BUILD_GATE = [str(BIN / "jupyter-book"), "build", "--all", "-W", "-n", "--keep-going", "."]
+
+#: Fixtures that make a test need the built book.
+BUILD_FIXTURES = {"book_build", "site", "site_url"}
+#: Calls that show a need, in a test's source or in the source of a fixture it uses.
+CALLS = {
+    "browser": ("offline_page(", "sync_playwright(", "measure_startup("),
+    "slow": (
+        "lab_run(", "run_lab(", "run_with_parameters(", "run_notebook(", "NotebookClient(",  # a kernel
+        '"sphinx"', "build_main(", "jupyter-book",  # a Sphinx build
+        "sys.executable",  # a command in a new Python process (pip, venv, python -m …)
+    ),
+}
+#: Needs that the fixtures and CALLS do not show: a test file, or `file::` and the start of test names.
+NEEDS: dict[str, set[str]] = {
+    "test_stress.py::test_each_lab_many_times_in_a_row": {"stress"},
+    "test_lab_runs.py::test_tiers_come_from": {"slow"},  # two pytest runs of its own (pytester)
+    # the library's wheel (a PEP 517 build), the datasets remade or validated as a whole
+    "test_bundles.py::test_bundles_are_reproducible": {"slow"},
+    "test_lite.py::test_rebuilt_zip_follows_its_notebook": {"slow"},
+    "test_data.py::test_prepare_makes_the_shipped_files": {"slow"},
+    "test_data.py::test_frictionless_validates_the_data_package": {"slow"},
+}
+TIER_MARKERS = ("build", "browser", "slow", "stress")
+#: `pytest --fast` (`make test-fast`): the tests that need none of these.
+FAST_TIER = "not build and not browser and not slow"
+
+
+@functools.lru_cache(maxsize=None)
+def _calls_in(function, depth: int = 2) -> frozenset[str]:
+    """The needs CALLS finds in `function` and in the functions of its module it calls."""
+    try:
+        source = inspect.getsource(function)
+    except (OSError, TypeError):
+        return frozenset()
+    needs = {need for need, calls in CALLS.items() if any(c in source for c in calls)}
+    if depth:
+        module_globals = getattr(function, "__globals__", {})
+        for name in getattr(getattr(function, "__code__", None), "co_names", ()):
+            helper = module_globals.get(name)
+            if inspect.isfunction(helper) and helper.__module__ == function.__module__ and helper is not function:
+                needs |= _calls_in(helper, depth - 1)
+    return frozenset(needs)
+
+
+def needs_of(item: pytest.Item) -> set[str]:
+    """What the test needs: its fixtures, CALLS in its source and its fixtures', NEEDS, and the
+    markers written on the test itself."""
+    needs = {m.name for m in item.iter_markers() if m.name in TIER_MARKERS}
+    if BUILD_FIXTURES & set(item.fixturenames):
+        needs.add("build")
+    functions = [getattr(item, "function", None)]
+    for name, definitions in getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {}).items():
+        if name not in BUILD_FIXTURES:  # the build's own subprocess is the `build` need
+            functions += [d.func for d in definitions if Path(inspect.getsourcefile(d.func) or "").name != "conftest.py"]
+    for function in filter(None, functions):
+        needs |= _calls_in(function)
+    file_and_name = f"{item.path.name}::{getattr(item, 'originalname', item.name)}"
+    for key, declared in NEEDS.items():
+        if file_and_name.startswith(key if "::" in key else key + "::"):
+            needs |= declared
+    return needs
+
+
+def pytest_addoption(parser):
+    parser.addoption("--fast", action="store_true",
+                     help=f"the fast tier (make test-fast): -m '{FAST_TIER}'")
+    parser.addoption("--stress", action="store_true",
+                     help="run the stress runs (each lab many times in a row): make stress")
+
+
+def pytest_configure(config):
+    if config.getoption("--fast"):
+        if config.option.markexpr:
+            raise pytest.UsageError("--fast selects its own markers: give either --fast or -m")
+        config.option.markexpr = FAST_TIER
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m selects on the markers set here
+def pytest_collection_modifyitems(config, items):
+    kept, dropped = [], []
+    for item in items:
+        needs = needs_of(item)
+        for need in sorted(needs):
+            item.add_marker(need)
+        (dropped if "stress" in needs and not config.getoption("--stress") else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 @dataclass
@@ -43,6 +154,33 @@ def site(book_build: Build) -> Path:
 def site_url(site: Path):
     with serve_folder(site) as url:
         yield url
+
+
+def _forbidden(need: str, what: str):
+    def refuse(*args, **kwargs):
+        raise pytest.fail.Exception(
+            f"this test {what} but no test of this run is marked '{need}': declare it in NEEDS "
+            f"(tests/conftest.py) so that the tiers stay true")
+    return refuse
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _tiers(request):
+    """Forbid what no selected test declares; build first when lab runs can reuse the build's."""
+    declared = set().union(*(needs_of(i) for i in request.session.items)) if request.session.items else set()
+    with pytest.MonkeyPatch.context() as mp:
+        if "slow" not in declared:
+            import nbclient
+
+            mp.setattr(nbclient.NotebookClient, "async_start_new_kernel",
+                       _forbidden("slow", "starts a Jupyter kernel"))
+        if "browser" not in declared:
+            import playwright.sync_api
+
+            mp.setattr(playwright.sync_api, "sync_playwright", _forbidden("browser", "starts a browser"))
+        if {"build", "slow"} <= declared:
+            request.getfixturevalue("book_build")
+        yield
 
 
 def free_port() -> int:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 
 from conftest import REPO
+from notebooks import lab_run
 
 NOTEBOOKS = sorted(p for folder in ("labs", "ethics-charter") for p in (REPO / folder).glob("*.ipynb"))
 
@@ -24,9 +24,9 @@ def test_notebook_is_stored_without_outputs(path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs_top_to_bottom(path):
-    nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=300, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    run = lab_run(path)  # the build's run when it is the same (tests/notebooks.py)
+    assert run.error is None, f"{path.name}: {run.error}"
+    nb = run.notebook
     for i, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue

@@ -25,6 +25,9 @@ from urllib.parse import urlsplit
 
 from jsonschema import Draft202012Validator, FormatChecker
 
+from dataquartiers import data
+from dataquartiers.schema_errors import errors_in_order, field_name
+
 from .. import TOOLS_DIR
 from .yamlfile import read_yaml
 
@@ -181,13 +184,6 @@ def _validator(kind: str) -> Draft202012Validator:
     return Draft202012Validator(schema(kind), format_checker=_FORMATS)
 
 
-def _field_name(path) -> str:
-    name = ""
-    for part in path:
-        name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
-    return name
-
-
 def _kind_of(value: object) -> str:
     if isinstance(value, dict):
         return "un groupe de champs"
@@ -237,7 +233,7 @@ def _suggest(value: object, choices) -> str:
 
 def _schema_messages(error) -> list[str]:
     """Turn one jsonschema error into one or more French sentences: the only place they are made."""
-    where = _field_name(error.absolute_path)
+    where = field_name(error.absolute_path)
     value = error.instance
     kind = error.validator
     if kind == "required":
@@ -345,7 +341,7 @@ def _free_texts(kind: str) -> frozenset:
 def _without_letters(kind: str, data: dict) -> list[str]:
     """A text of punctuation only (« ... », « - ») is as empty as no text at all."""
     free = _free_texts(kind)
-    return [f"champ « {_field_name(path)} » : {_quote(text)} ne contient ni lettre ni chiffre (écrivez le texte, "
+    return [f"champ « {field_name(path)} » : {_quote(text)} ne contient ni lettre ni chiffre (écrivez le texte, "
             "ou retirez le champ s'il est facultatif)"
             for path, text in _texts(data)
             if tuple(p for p in path if isinstance(p, str)) in free and not re.search(r"\w", text)]
@@ -366,15 +362,14 @@ def check_entry(kind: str, file_id: str, data: object, today: dt.date) -> list[s
         node = subschema(kind, _schema_path(path)) if _schema_path(path) else {}
         if path and isinstance(path[-1], int) and node.get("type") == "array":
             node = node["items"]  # one item of a list: say what one item expects
-        messages.append(f"champ « {_field_name(path)} » : contient encore « {PLACEHOLDER} » "
+        messages.append(f"champ « {field_name(path)} » : contient encore « {PLACEHOLDER} » "
                         f"(à remplir ; attendu : {_expected(node)})")
     filled_in = [p for p in to_fill]
 
     def _under_placeholder(error) -> bool:
         return any(tuple(error.absolute_path)[:len(p)] == p for p in filled_in)
 
-    errors = sorted(_validator(kind).iter_errors(data),
-                    key=lambda e: (list(map(str, e.absolute_path)), e.validator))
+    errors = errors_in_order(_validator(kind), data)
     for error in errors:
         if not _under_placeholder(error):
             messages.extend(_schema_messages(error))
@@ -392,7 +387,7 @@ def check_entry(kind: str, file_id: str, data: object, today: dt.date) -> list[s
         for pattern, what in ((_EMAIL, "une adresse électronique"), (_PHONE, "un numéro de téléphone")):
             found = pattern.search(text)
             if found:
-                messages.append(f"champ « {_field_name(path)} » : contient {what} (« {found.group()} ») ; "
+                messages.append(f"champ « {field_name(path)} » : contient {what} (« {found.group()} ») ; "
                                 "le catalogue ne présente que des organisations et leurs pages publiques, "
                                 "jamais les coordonnées d'une personne")
 
@@ -456,10 +451,10 @@ def _read_datapackage(root: Path, problems: list[Problem]) -> dict[str, list[tup
     if not path.is_file():
         return {}
     try:
-        package = json.loads(path.read_text(encoding="utf-8"))
+        package = data.package(path.parent)
         resources = package.get("resources", []) if isinstance(package, dict) else []
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        problems.append(Problem(DATAPACKAGE, f"illisible comme JSON ({err.__class__.__name__})"))
+    except (data.DatasetFileError, UnicodeDecodeError) as err:
+        problems.append(Problem(DATAPACKAGE, f"illisible comme JSON ({err})"))
         return {}
     used: dict[str, list[tuple[str, str]]] = {}
     for resource in resources:

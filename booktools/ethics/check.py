@@ -29,6 +29,8 @@ from typing import Mapping
 from dataquartiers.charter import (CHARTER_FILE, Charter, EthicsError, _display, _json_type, _mean, _read_yaml,
                                    _schema, _validate, load_charter)
 
+from dataquartiers import data
+
 from .. import REPO_DIR, TOOLS_DIR, notebooks
 
 ASSESSMENT_SCHEMA = TOOLS_DIR / "schemas" / "ethics-assessment.schema.json"
@@ -221,13 +223,12 @@ def package_resources(root: Path, datasets_folder: Path | None = None) -> tuple[
     folder = Path(datasets_folder) if datasets_folder else Path(root) / "datasets"
     path = folder / "datapackage.json"
     shown = _display(path, root)
-    try:
-        package = json.loads(path.read_text(encoding="utf-8"))
-        return {r["name"]: r for r in package["resources"]}, []
-    except FileNotFoundError:
+    if not path.is_file():
         return {}, [f"{shown} : introuvable (le contrôle éthique y lit les licences des jeux de données)"]
-    except (json.JSONDecodeError, KeyError, TypeError) as err:
-        return {}, [f"{shown} : illisible comme paquet de données ({type(err).__name__} : {err})"]
+    try:
+        return {r["name"]: r for r in data.package(folder)["resources"]}, []
+    except (data.DatasetFileError, KeyError, TypeError) as err:
+        return {}, [f"{shown} : illisible comme paquet de données ({err})"]
 
 
 def check_repository(root: Path | str = REPO_DIR, *, charter_path: Path | None = None,

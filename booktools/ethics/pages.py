@@ -221,7 +221,7 @@ def render_theme_page(charter: Charter, theme_id: str, assessments: list[LabAsse
     page = make.section(t.title, theme_label(t.id))
     page += make.para(make.text(t.intro))
     n = len(t.principles)
-    page += make.para(f"Ce thème de la ", make.doc("charte éthique", CHARTER_DOC),
+    page += make.para("Ce thème de la ", make.doc("charte éthique", CHARTER_DOC),
                       f" compte {n} principe{'s' if n > 1 else ''}. Chaque principe est noté de 0 à {MAX_SCORE} selon ",
                       make.ref("l’échelle commune", SCALE_LABEL), ".")
     for p in t.principles:
