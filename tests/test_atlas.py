@@ -30,8 +30,7 @@ from dataquartiers.indicators import format_fr
 
 REPO = Path(__file__).resolve().parent.parent
 DATASETS = REPO / "datasets"
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "atlas"
-OVERLAP = "qpv_recouvrement_2015_2024_marseille"
+OVERLAP = "qpv_2015_2024_marseille"  # the derived overlap table of datasets/
 EXTERNAL = re.compile(r"^(https?:)?//", re.I)
 
 
@@ -78,22 +77,6 @@ def datasets_copy(tmp: Path) -> Path:
     return folder
 
 
-def add_overlap(folder: Path) -> None:
-    """Declare the Marseille overlap table (the fixture) in a copied data package."""
-    shutil.copy(FIXTURES / "qp2015_qp2024_marseille_recouvrement_derive.csv", folder / "qpv" / "recouvrement.csv")
-    package = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
-    text = [("code_qp_2015", "string"), ("nom_qp_2015", "string"), ("code_qp_2024", "string"),
-            ("lib_qp_2024", "string"), ("inter_ha", "number"), ("part_of_2015_area", "number"),
-            ("part_of_2024_area", "number")]
-    package["resources"].append({
-        "name": OVERLAP, "path": "qpv/recouvrement.csv", "format": "csv", "title": "Marseille : recouvrement QPV 2015 / 2024",
-        "description": "Superposition dérivée des contours 2015 et 2024 (non officielle).", "producer": "dérivé (ANCT)",
-        "licenses": [{"name": "etalab-2.0"}], "licence_status": "verified", "vintage": "QPV 2015 et 2024",
-        "granularity": "qpv", "provenance": "fixture des tests de l'atlas",
-        "schema": {"fields": [{"name": n, "type": t} for n, t in text]}})
-    (folder / "datapackage.json").write_text(json.dumps(package, ensure_ascii=False), encoding="utf-8")
-
-
 # --- the model, on the book's data ------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -117,9 +100,13 @@ def test_sheets_are_keyed_on_2015_codes_and_2024_neighbourhoods_are_listed_by_co
     with (DATASETS / "qpv" / "qp2024_liste_communes.csv").open(encoding="utf-8") as handle:
         marseille_2024 = {r["code_qp"] for r in csv.DictReader(handle) if r["insee_com"] == "13055"}
     assert listed == marseille_2024
-    # no overlap table in the book's data yet: no link is claimed, a same-name one is a guess
-    assert {x.kind for x in sheet.links_2024} <= {"nom", "commune"}
-    assert next(x for x in sheet.links_2024 if x.code == "QN01303I").kind == "nom"  # also « Saint Henri »
+    # Marseille has the derived overlap table: its links are measured; elsewhere a same-name link
+    # is a guess, shown as such
+    assert next(x for x in sheet.links_2024 if x.code == "QN01303I").kind == "recouvrement"
+    assert {x.kind for x in sheet.links_2024} <= {"recouvrement", "commune"}
+    bourg = atlas.sheets["QP001001"]  # Grande Reyssouze, Bourg-en-Bresse: no overlap table there
+    assert {x.kind for x in bourg.links_2024} <= {"nom", "commune"}
+    assert "nom" in {x.kind for x in bourg.links_2024}
     # a commune with 2024 neighbourhoods only is in the index, without sheet
     only_2024 = [c for c in atlas.communes.values() if not c.sheets]
     assert only_2024 and all(c.neighbourhoods_2024 for c in only_2024)
@@ -132,11 +119,8 @@ def test_name_matching_is_a_guess_on_meaningful_words():
     assert fold("Vénissieux — Œuvre d'Étienne") == "venissieux oeuvre d etienne"
 
 
-def test_a_measured_overlap_is_shown_as_a_reliable_link(tmp_path):
-    folder = datasets_copy(tmp_path)
-    add_overlap(folder)
-    assert find_overlap_resource(data.resources(folder)) == OVERLAP
-    atlas = build_atlas(folder)
+def test_a_measured_overlap_is_shown_as_a_reliable_link(atlas):
+    assert find_overlap_resource(data.resources(DATASETS)) == OVERLAP
     sheet = atlas.sheets["QP013003"]
     first = sheet.links_2024[0]
     assert (first.code, first.kind) == ("QN01303I", "recouvrement")
@@ -144,7 +128,21 @@ def test_a_measured_overlap_is_shown_as_a_reliable_link(tmp_path):
     _, body, _ = render_sheet(atlas, sheet, [], None)
     assert "Lien établi par superposition des contours" in body
     assert format_fr(100 * 0.9955, 1, "%") in body  # share of Saint Henri 2015 inside QN01303I
-    assert "non fiable" in body or all(x.kind != "nom" for x in sheet.links_2024)
+
+
+def test_without_the_overlap_table_a_same_name_link_is_a_guess(tmp_path):
+    folder = datasets_copy(tmp_path)
+    package = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
+    package["resources"] = [r for r in package["resources"] if r["name"] != OVERLAP]
+    (folder / "datapackage.json").write_text(json.dumps(package, ensure_ascii=False), encoding="utf-8")
+    assert find_overlap_resource(data.resources(folder)) is None
+    atlas = build_atlas(folder)
+    sheet = atlas.sheets["QP013003"]
+    guess = next(x for x in sheet.links_2024 if x.code == "QN01303I")  # also « Saint Henri »
+    assert guess.kind == "nom"
+    _, body, _ = render_sheet(atlas, sheet, [], None)
+    assert "Lien établi par superposition des contours" not in body
+    assert "non fiable" in body
 
 
 def test_figures_equal_the_source_tables_on_a_sample_of_sheets(atlas):
@@ -266,14 +264,16 @@ def test_labs_on_a_commune_say_what_the_data_cover():
     coverage = atlas_labs.Coverage(atlas_labs.read_labs(REPO, DATASETS), DATASETS)
     rennes = {x.lab.stem: x for x in coverage.on(["35238"])}
     assert rennes["prise-en-main"].status == atlas_labs.COMPLETE
-    assert rennes["prise-en-main"].run_by_book == ("TERRITOIRE", "35238")
+    assert rennes["acces-emploi"].run_by_book == ("TERRITOIRE", "35238")  # the jobs lab's own city
+    assert rennes["prise-en-main"].run_by_book is None  # the book runs it on Marseille
     bourg = {x.lab.stem: x for x in coverage.on(["01053"])}  # Bourg-en-Bresse: national tables only
-    assert bourg["prise-en-main"].status == atlas_labs.ABSENT
-    assert bourg["non-recours-c2s"].status == atlas_labs.PARTIAL
-    assert set(bourg["non-recours-c2s"].missing) >= {"qpv2015_marseille"}
-    # an arrondissement is worked on with its city: the C2S lab runs on department 13
+    assert bourg["non-recours-c2s"].status == atlas_labs.COMPLETE  # national QPV tables
+    assert bourg["prise-en-main"].status == atlas_labs.PARTIAL
+    assert "iris_aix_marseille_provence" in bourg["prise-en-main"].missing
+    assert len(set(bourg["canicules"].missing)) == len(bourg["canicules"].missing)  # each named once
+    # an arrondissement is worked on with its city: the book runs the labs on Marseille
     marseille = {x.lab.stem: x for x in coverage.on(["13216"])}
-    assert marseille["non-recours-c2s"].run_by_book == ("TERRITOIRE", "13")
+    assert marseille["non-recours-c2s"].run_by_book == ("TERRITOIRE", "13055")
     # the QPV contours read through dataquartiers.layers are one choice: Marseille's will do; the
     # heat lab misses only the LCZ heat score, made for four other cities
     assert marseille["canicules"].missing == ("iris_chaleur_lcz",)

@@ -177,5 +177,5 @@ class Coverage:
                     fine_covered = True
             status = COMPLETE if not missing else (PARTIAL if fine_covered else ABSENT)
             run = next(((p, v) for p, v in lab.parameters if self.holds(v, communes)), None)
-            out.append(LabOnCommune(lab, status, tuple(missing), run))
+            out.append(LabOnCommune(lab, status, tuple(dict.fromkeys(missing)), run))
         return out

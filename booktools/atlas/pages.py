@@ -407,7 +407,8 @@ def csv_text(value: object) -> str:
 def csv_number(value: float | None, decimals: int) -> str:
     if value is None:
         return ""
-    return f"{round(value, decimals):.{decimals}f}".replace(".", ",")
+    # a spreadsheet reads « 1234,5 » as a number, not « 1 234,5 »: no thousands separator
+    return format_fr(value, decimals).replace("\u202f", "")
 
 
 SHEET_COLUMNS = ["code_quartier", "nom_quartier", "rubrique", "code_indicateur", "indicateur", "unite",
