@@ -47,6 +47,8 @@ CALLS = {
     "slow": (
         "lab_run(", "run_lab(", "run_with_parameters(", "run_notebook(", "NotebookClient(",  # a kernel
         '"sphinx"', "build_main(", "jupyter-book",  # a Sphinx build
+        "sample_book(",  # a small book made to be built by Sphinx
+        "lab_coverage.coverage(",  # every lab on every training territory (booktools/coverage.py)
         "sys.executable",  # a command in a new Python process (pip, venv, python -m …)
     ),
 }
