@@ -336,23 +336,37 @@ def test_check_command_exit_code_and_french_output(book_copy, capsys):
 
 # --- the labs' coverage of the session cities -----------------------------------------------
 
-def test_session_coverage_reads_the_data(training):
+def test_session_coverage_reads_the_data(training, monkeypatch):
     """The session pages take the coverage of booktools/coverage.py: the rows already worked out
-    (the labs index page's) are used as they are, a city missing from them is worked out from the
-    data. Facts of the shipped data that more data can only confirm: in Marseille, the labs that
-    default to it have all their steps and maps."""
-    from booktools import coverage
+    (the labs index page's) are used as they are, and only the session cities missing from them
+    are worked out. Facts of the shipped data that more data can only confirm: in Marseille, the
+    labs that default to it have all their steps and maps."""
+    from booktools import coverage as lab_coverage
 
-    marseille = {"marseille": training.sessions["marseille"]}
-    given = [coverage.Row(lab, "Marseille", "commune", "13055", "partiel", "donné par le test") for lab in coverage.LABS]
-    reused = tr.lab_coverage(marseille, given)
-    assert {key: row.reason for key, row in reused.items()} == {(lab, "13055"): "donné par le test" for lab in coverage.LABS}
-    rows = tr.lab_coverage(marseille)
-    assert set(rows) == {(lab, "13055") for lab in coverage.LABS} >= {(p.stem, "13055") for p in notebooks.lab_notebooks(REPO)}
+    asked = []
+
+    def worked_out(cities):
+        asked.append(cities)
+        return [lab_coverage.Row(lab, city, level, code, "partiel", "calculé")
+                for city, commune, epci in cities for level, code in (("commune", commune), ("intercommunalité", epci))
+                for lab in lab_coverage.LABS]
+
+    given = [lab_coverage.Row(lab, "Marseille", level, code, "complet", "donné")
+             for level, code in (("commune", "13055"), ("intercommunalité", "200054807")) for lab in lab_coverage.LABS]
+    monkeypatch.setattr(lab_coverage, "coverage", worked_out)
+    rows = tr.lab_coverage(training.sessions, given)
+    assert asked == [[("Dijon", "21231", "242100410"), ("Lyon", "69123", "200046977")]]
+    assert {code for _, code in rows} == {"13055", "21231", "69123"}  # the communes, not the intercommunalities
+    assert rows[("canicules", "13055")].reason == "donné" and rows[("canicules", "69123")].reason == "calculé"
+    monkeypatch.undo()
+
+    marseille = {(r.lab, r.code): r for r in lab_coverage.coverage([("Marseille", "13055", "200054807")])
+                 if r.level == "commune"}
+    assert set(marseille) >= {(p.stem, "13055") for p in notebooks.lab_notebooks(REPO)}
     for lab in ("prise-en-main", "fragilite-covid", "non-recours-c2s", "canicules"):
-        assert rows[(lab, "13055")].status == "complet", rows[(lab, "13055")]
-    assert all(r.status in coverage.STATUSES and r.reason for r in rows.values())
-    missing = [r for r in rows.values() if r.status != "complet"]
+        assert marseille[(lab, "13055")].status == "complet", marseille[(lab, "13055")]
+    assert all(r.status in lab_coverage.STATUSES and r.reason for r in marseille.values())
+    missing = [r for r in marseille.values() if r.status != "complet"]
     assert all("manquent : " in r.reason for r in missing), "a reason names the missing layers"
 
 
