@@ -37,8 +37,6 @@ from pathlib import Path
 import yaml
 from jsonschema import Draft202012Validator
 
-from dataquartiers.data import package as data_package
-
 from . import REPO_DIR, TOOLS_DIR, notebooks
 
 TRAINING_DIR = "training"
@@ -326,102 +324,25 @@ def lab_text(notebook: Path) -> LabText:
                    solution, code)
 
 
-# --- the labs' coverage of a training city (interim) ------------------------------------------
+# --- the labs' coverage of a training city --------------------------------------------------
 
-COVERAGE_STATUSES = ("complet", "sans carte", "non disponible")
+def lab_coverage(sessions: dict, rows=()) -> dict:
+    """What each lab can do in the commune of each session: (lab, commune) → a row of
+    booktools/coverage.py (`status` among `coverage.STATUSES`, `reason` in French).
 
-
-@dataclass(frozen=True)
-class CoverageRow:
-    lab: str  # the lab's stem
-    commune: str  # the training city's commune code
-    status: str  # one of COVERAGE_STATUSES
-    reason: str  # French: which data are missing, or what the lab has there
-
-
-def lab_coverage(labs: list[Path], communes: list[str], root: Path = REPO_DIR) -> list[CoverageRow]:
-    """The coverage of each lab in each training city — INTERIM, read from the data package.
-
-    Helper A is writing `booktools/coverage.py` (`coverage()`, from running the labs on the training
-    cities); this one function is the seam to switch to it. Until then the status only says what the
-    shipped data cover, without running the lab: « complet » when every dataset the lab reads (or,
-    for a library function that picks one of several, one of them) has rows for the city; « sans
-    carte » when what is missing are only map layers (contours the lab gets from
-    `dataquartiers.layers`); « non disponible » otherwise.
+    The rows are those of the labs index page (`coverage.cached_coverage`, which the build keeps),
+    given as `rows`; a session city missing from them (a new session file) is worked out here
+    with the same `coverage.coverage()`, so a new city is still one file.
     """
-    from dataquartiers import data
+    from . import coverage
 
-    folder = Path(root) / "datasets"
-    package = data_package(Path(root) / "datasets")
-    resources = {r["name"]: r for r in package["resources"]}
-    places = {c: _places(str(folder), c) for c in communes}
-    rows = []
-    for notebook in labs:
-        needs = notebooks.datasets_read(notebooks.read(notebook), package, notebook.stem)
-        groups: dict[str, list[str]] = {}
-        for name, where in needs.reads.items():
-            key = where.split("via ", 1)[1] if "via " in where else name
-            groups.setdefault(key, []).append(name)
-        for commune in communes:
-            missing_maps, missing_data = [], []
-            for key, names in groups.items():
-                if any(_covers(resources[n], places[commune], folder, data) for n in names):
-                    continue
-                titles = " ou ".join(f"« {resources[n]['title']} »" for n in names)
-                (missing_maps if key.startswith(MAP_LAYERS) else missing_data).append(titles)
-            if missing_data:
-                rows.append(CoverageRow(notebook.stem, commune, "non disponible",
-                                        "données absentes pour cette ville : " + " ; ".join(missing_data)))
-            elif missing_maps:
-                rows.append(CoverageRow(notebook.stem, commune, "sans carte",
-                                        "pas de contours pour cette ville : " + " ; ".join(missing_maps)))
-            else:
-                rows.append(CoverageRow(notebook.stem, commune, "complet",
-                                        "chaque jeu de données lu par le lab a des lignes pour cette ville"))
-    return rows
-
-
-#: The library's functions that give a lab its map layers (contours): without them, no map.
-MAP_LAYERS = "dataquartiers.layers."
-
-
-@dataclass(frozen=True)
-class _Places:
-    communes: frozenset  # the commune and its arrondissements
-    departements: frozenset
-    regions: frozenset
-    epcis: frozenset
-
-
-@lru_cache(maxsize=16)
-def _places(folder: str, commune: str) -> _Places:
-    from dataquartiers import data
-
-    communes = frozenset(data.communes_of(commune, Path(folder)))
-    cog = data.load("communes", folder=Path(folder))
-    members = data.load("epci_communes", folder=Path(folder))
-    return _Places(communes, frozenset(data.departement_of(c) for c in communes),
-                   frozenset(cog.loc[cog["code"].isin(communes), "region"].dropna()),
-                   frozenset(members.loc[members["code_commune"].isin(communes), "siren_epci"].dropna()))
-
-
-@lru_cache(maxsize=64)
-def _dataset_codes(folder: str, name: str) -> tuple[str, frozenset]:
-    from dataquartiers import data
-
-    level, codes = data.coverage(name, Path(folder))
-    return level, frozenset(codes)
-
-
-def _covers(res: dict, places: _Places, folder: Path, data) -> bool:
-    if not res.get("territory"):
-        # no territory column: a household table (not tied to a place) covers every city; a grid
-        # of one city (the Marseille squares) cannot be said to cover another.
-        return res.get("granularity") == "menage"
-    level, codes = _dataset_codes(str(folder), res["name"])
-    wanted = {"commune": places.communes, "departement": places.departements, "region": places.regions,
-              "epci": places.epcis}.get(level, frozenset())
-    return bool(wanted & codes)
+    rows = list(rows)
+    known = {r.code for r in rows}
+    missing = sorted({(s.data["ville"], s.data["commune"], s.data["intercommunalite"]) for s in sessions.values()
+                      if s.data["commune"] not in known})
+    if missing:
+        rows += coverage.coverage(missing)
+    return {(r.lab, r.code): r for r in rows if r.level == "commune"}
 
 
 # --- what is read, checked -----------------------------------------------------------------

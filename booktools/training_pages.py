@@ -46,8 +46,9 @@ STATIC_OUT = "dq-training"
 #: Where the built files go in the site (relative to the output folder).
 TEMPLATE_FILES_DIR = f"{tr.TEMPLATES_DIR}/fichiers"
 
-STATUS_BADGES = {"complet": "{bdg-success}`données complètes`", "sans carte": "{bdg-warning}`sans carte`",
-                 "non disponible": "{bdg-danger}`données absentes`"}
+#: One badge per status of booktools/coverage.py (STATUSES).
+STATUS_BADGES = {"complet": "{bdg-success}`complet`", "partiel": "{bdg-warning}`en partie`",
+                 "sans cartes": "{bdg-warning}`sans carte`", "non disponible": "{bdg-danger}`données absentes`"}
 METHOD_STEPS = {1: "la question", 2: "les partenaires", 3: "l'inventaire", 4: "le cadre", 5: "l'analyse",
                 6: "la restitution", 7: "la durée"}
 
@@ -99,12 +100,14 @@ def _on_builder_inited(app: Sphinx) -> None:
         logger.warning(problem, type="training", subtype="check")
 
 
-def coverage_of(app: Sphinx) -> dict[tuple[str, str], tr.CoverageRow]:
+def coverage_of(app: Sphinx) -> dict:
+    """(lab, commune) → its row of booktools/coverage.py, the rows of the labs index page reused."""
     if app.dq_coverage is None:
+        from .buildcache import build_cache_dir
+        from .coverage import cached_coverage
+
         training = _training(app)
-        communes = sorted({s.data["commune"] for s in training.sessions.values()})
-        rows = tr.lab_coverage(training.labs, communes, training.root)
-        app.dq_coverage = {(r.lab, r.commune): r for r in rows}
+        app.dq_coverage = tr.lab_coverage(training.sessions, cached_coverage(str(training.root), str(build_cache_dir(app))))
     return app.dq_coverage
 
 
@@ -228,7 +231,8 @@ def _territory_to_use(app: Sphinx, lab: str, session: tr.Session) -> str:
 
     training = _training(app)
     commune = session.data["commune"]
-    if coverage_of(app)[(lab, commune)].status != "non disponible":
+    row = coverage_of(app).get((lab, commune))
+    if row is not None and row.status != "non disponible":
         return f"{md(session.data['ville'])} (`{commune}`)"
     cog = dq_data.load("communes", folder=training.root / "datasets").set_index("code")["nom"]
     notebook = training.root / tr.notebooks.LABS_DIR / f"{lab}.ipynb"
@@ -254,16 +258,20 @@ def render_session(app: Sphinx, session: tr.Session) -> str:
         out += _programme_table(app, session, prog) + [""]
     coverage = coverage_of(app)
     out += [f"## Les labs à {md(city)}, et sur quel territoire", "",
-            f"Ce tableau dit ce que couvrent, pour {md(city)}, les données livrées avec le livre (jeux de données "
-            "lus par chaque lab). Il ne vient pas d'une exécution des labs sur la ville : là où les données manquent, "
-            "faites le lab sur le territoire prévu par ses paramètres, et montrez ce qu'il faudrait pour la ville.",
+            f"Ce tableau dit ce que chaque lab peut faire à {md(city)} avec les données livrées avec le livre : il pose "
+            "aux données les questions que pose le lab (contours, carreaux, tables des quartiers). C'est le tableau de la "
+            f"{doc_link('labs/index', 'page des labs')} ; les tests exécutent chaque lab sur chaque ville de formation et "
+            "vérifient que ses cartes sont celles que promet le tableau. Là où les données manquent, faites le lab sur le territoire prévu par ses paramètres, et "
+            "montrez ce qu'il faudrait pour la ville.",
             "", "| Lab | À " + md(city) + " | Territoire à utiliser | Pourquoi |", "|---|---|---|---|"]
     for notebook in training.labs:
-        row = coverage[(notebook.stem, commune)]
+        row = coverage.get((notebook.stem, commune))
         use = _territory_to_use(app, notebook.stem, session)
         title = training.notes[notebook.stem].lab.title if notebook.stem in training.notes else notebook.stem
-        out.append(f"| {doc_link('labs/' + notebook.stem, tr.notebooks.short_title(title))} | {STATUS_BADGES[row.status]} "
-                   f"| {use} | {md(row.reason)} |")
+        status, reason = (STATUS_BADGES[row.status], md(row.reason)) if row else (
+            "—", "ce lab n'est pas encore dans le tableau de couverture (booktools/coverage.py)")
+        out.append(f"| {doc_link('labs/' + notebook.stem, tr.notebooks.short_title(title))} | {status} "
+                   f"| {use} | {reason} |")
     out += ["", *_qpv_section(training, d), *_partners_section(app, d)]
     out += ["## Prérequis pour les stagiaires", ""] + [f"- {md(p)}" for p in d["prerequis"]] + [""]
     out += ["## La salle : liste de vérification", ""] + _room_checklist(d) + [""]

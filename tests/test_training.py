@@ -109,12 +109,72 @@ def test_ethics_prompts_are_tied_to_the_assessment(training):
         assert weak <= prompted, f"{stem}: principles scored 2 or less without a discussion prompt: {weak - prompted}"
 
 
-def test_lab_text_finds_exercises_and_solutions():
-    lab = tr.lab_text(REPO / "labs" / "prise-en-main.ipynb")
-    assert lab.duration == 30
-    assert [e[:24] for e in lab.exercises] == ["Calculez la part des 0-1", "Combien d'habitants vive"]
-    assert any("part_0_14" in code for code in lab.solution_code)
-    assert "Étape 1 : charger les données" in lab.sections
+LAB_TEXT = """# Un lab
+
+## Vue d'ensemble
+**Durée** : 1 heure 15.
+
+## Étape 1 : charger
+Texte.
+
+## Étape 2 : calculer
+Texte, avec 3. un nombre en début de phrase qui n'est pas un exercice.
+"""
+
+EXERCISES_TEXT = """## À vous de jouer
+1. Calculez la part des moins de 15 ans.
+2. Combien d'habitants vivent au-dessus du seuil ? Pourquoi ce
+   total est-il un minimum ?
+3. Refaites le lab ailleurs.
+
+```{admonition} Solution
+:class: dropdown
+Une phrase d'explication.
+~~~python
+# 1.
+part = 100 * df["p_0_14"] / df["pop"]
+~~~
+2. ~~~python
+   total = df.loc[df["taux"] > SEUIL, "A"].sum()
+   ~~~
+```
+
+## Résumé
+1. Pas un exercice.
+"""
+
+
+def test_lab_text_finds_exercises_and_solutions(tmp_path):
+    """The parser, on a notebook written here: the duration, the sections, the numbered exercises
+    (one may run on two lines), the solution text and its code blocks (indented ones too)."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(LAB_TEXT), nbformat.v4.new_code_cell("x = 1"),
+                                         nbformat.v4.new_markdown_cell(EXERCISES_TEXT)])
+    nb.cells[0].source = LAB_TEXT.replace("# Un lab", "# Un lab d'essai")
+    path = tmp_path / "essai.ipynb"
+    nbformat.write(nb, path)
+    lab = tr.lab_text(path)
+    assert lab.title == "Un lab d'essai" and lab.duration == 75
+    assert lab.steps == ["Étape 1 : charger", "Étape 2 : calculer"]
+    assert lab.sections[-2:] == ["À vous de jouer", "Résumé"]
+    assert [e[:20] for e in lab.exercises] == ["Calculez la part des", "Combien d'habitants ", "Refaites le lab aill"]
+    assert lab.exercises[1].endswith("total est-il un minimum ?")
+    assert "Une phrase d'explication." in lab.solution and "Pas un exercice" not in lab.solution
+    assert [code.strip() for code in lab.solution_code] == ['# 1.\npart = 100 * df["p_0_14"] / df["pop"]', 'total = df.loc[df["taux"] > SEUIL, "A"].sum()']
+
+
+@pytest.mark.parametrize("notebook", notebooks.lab_notebooks(REPO), ids=lambda p: p.stem)
+def test_lab_text_reads_every_lab(notebook):
+    """On the book's labs: what the parser finds is in the notebook, and nothing is missing."""
+    text = "\n".join(notebooks.source(c) for c in notebooks.read(notebook)["cells"] if c["cell_type"] == "markdown")
+    lab = tr.lab_text(notebook)
+    assert lab.duration and f"**Durée**" in text
+    assert len(lab.steps) >= 3 and all(f"## {step}\n" in text + "\n" for step in lab.steps)
+    numbered = re.search(r"## À vous de jouer\n(.*?)```\{admonition\} Solution", text, re.S).group(1)
+    assert len(lab.exercises) == len(re.findall(r"^\d+\. ", numbered, re.M)) >= 1
+    assert all(exercise.split("\n")[0] in numbered for exercise in lab.exercises)
+    assert lab.solution.strip() and lab.solution in text
 
 
 # --- quizzes ---------------------------------------------------------------------------------
@@ -214,13 +274,15 @@ def test_quiz_mistakes_come_back_in_french(book_copy, old, new, expected):
 
 def test_notes_mistakes_come_back_in_french(book_copy):
     path = book_copy / "labs" / "prise-en-main.animation.yml"
-    _edit(path, "section: \"Étape 4 : explorer un seuil\"", "section: \"Étape 4 : explorer le seuil\"")
+    lab = tr.lab_text(REPO / "labs" / "prise-en-main.ipynb")
+    step = lab.steps[-1]  # the lab's own heading, renamed in the notes
+    _edit(path, f"section: \"{step}\"", f"section: \"{step} (bis)\"")
     _edit(path, "  - titre: Débriefing\n    minutes: 2", "  - titre: Débriefing\n    minutes: 3")
     _edit(path, "  - principe: citizen-inclusion", "  - principe: inclusion")
     problems = "\n".join(_problems(book_copy))
-    assert "pas de section « ## Étape 4 : explorer le seuil » dans labs/prise-en-main.ipynb" in problems
-    assert "la section « Étape 4 : explorer un seuil » de labs/prise-en-main.ipynb doit être minutée" in problems
-    assert "les étapes durent 31 min mais le lab annonce 30 min" in problems
+    assert f"pas de section « ## {step} (bis) » dans labs/prise-en-main.ipynb" in problems
+    assert f"la section « {step} » de labs/prise-en-main.ipynb doit être minutée" in problems
+    assert f"les étapes durent {lab.duration + 1} min mais le lab annonce {tr.duration_fr(lab.duration)}" in problems
     assert "« inclusion » n'est pas un principe de la charte" in problems
     assert "le principe « citizen-inclusion » a la note 1" in problems
 
@@ -272,19 +334,40 @@ def test_check_command_exit_code_and_french_output(book_copy, capsys):
     assert "Traceback" not in bad.stdout + bad.stderr
 
 
-# --- the interim coverage ---------------------------------------------------------------------
+# --- the labs' coverage of the session cities -----------------------------------------------
 
-def test_interim_coverage_reads_the_data():
-    """Facts of the shipped data that more data can only confirm: each lab has all its data for
-    the territory its parameters name, and Marseille has the QPV contours the C2S lab maps."""
-    labs = notebooks.lab_notebooks(REPO)
-    rows = {(r.lab, r.commune): r for r in tr.lab_coverage(labs, ["35238", "13055"], REPO)}
-    assert rows[("prise-en-main", "35238")].status == "complet"
-    assert rows[("acces-emploi", "35238")].status == "complet"
-    assert rows[("non-recours-c2s", "13055")].status == "complet"
-    assert all(r.status in tr.COVERAGE_STATUSES and r.reason for r in rows.values())
-    missing = [r for r in rows.values() if r.status != "complet"]
-    assert all(re.search(r"« .+ »", r.reason) for r in missing), "a reason names the missing datasets"
+def test_session_coverage_reads_the_data(training, monkeypatch):
+    """The session pages take the coverage of booktools/coverage.py: the rows already worked out
+    (the labs index page's) are used as they are, and only the session cities missing from them
+    are worked out. Facts of the shipped data that more data can only confirm: in Marseille, the
+    labs that default to it have all their steps and maps."""
+    from booktools import coverage as lab_coverage
+
+    asked = []
+
+    def worked_out(cities):
+        asked.append(cities)
+        return [lab_coverage.Row(lab, city, level, code, "partiel", "calculé")
+                for city, commune, epci in cities for level, code in (("commune", commune), ("intercommunalité", epci))
+                for lab in lab_coverage.LABS]
+
+    given = [lab_coverage.Row(lab, "Marseille", level, code, "complet", "donné")
+             for level, code in (("commune", "13055"), ("intercommunalité", "200054807")) for lab in lab_coverage.LABS]
+    monkeypatch.setattr(lab_coverage, "coverage", worked_out)
+    rows = tr.lab_coverage(training.sessions, given)
+    assert asked == [[("Dijon", "21231", "242100410"), ("Lyon", "69123", "200046977")]]
+    assert {code for _, code in rows} == {"13055", "21231", "69123"}  # the communes, not the intercommunalities
+    assert rows[("canicules", "13055")].reason == "donné" and rows[("canicules", "69123")].reason == "calculé"
+    monkeypatch.undo()
+
+    marseille = {(r.lab, r.code): r for r in lab_coverage.coverage([("Marseille", "13055", "200054807")])
+                 if r.level == "commune"}
+    assert set(marseille) >= {(p.stem, "13055") for p in notebooks.lab_notebooks(REPO)}
+    for lab in ("prise-en-main", "fragilite-covid", "non-recours-c2s", "canicules"):
+        assert marseille[(lab, "13055")].status == "complet", marseille[(lab, "13055")]
+    assert all(r.status in lab_coverage.STATUSES and r.reason for r in marseille.values())
+    missing = [r for r in marseille.values() if r.status != "complet"]
+    assert all("manquent : " in r.reason for r in missing), "a reason names the missing layers"
 
 
 # --- hostile text --------------------------------------------------------------------------------
