@@ -131,11 +131,11 @@ class BookLinks:
     def url(self, uri: str) -> str:
         """The absolute address of a page of the built site, which must exist."""
         path = uri.split("#", 1)[0]
-        if path and not (self.site_dir / path).is_file() and path not in self._pages_to_come():
+        if path and not (self.site_dir / path).is_file() and path not in self.pages_to_come():
             raise KeyError(uri)
         return self.address + uri
 
-    def _pages_to_come(self) -> set[str]:
+    def pages_to_come(self) -> set[str]:
         from .catalogue.pages import fiche_docname
 
         return {f"{fiche_docname(sid)}.html" for sid in self.catalogue}
@@ -266,7 +266,8 @@ def rewrite_target(href: str, ctx: Context) -> str:
     stem, suffix = posixpath.splitext(repo_path)
     if suffix in (".md", ".ipynb", ".rst") and stem in ctx.links.docs:
         uri = ctx.links.docs[stem][0] + fragment
-    elif suffix == ".html" and (ctx.links.site_dir / repo_path).is_file():
+    elif suffix == ".html" and ((ctx.links.site_dir / repo_path).is_file()
+                                or repo_path in ctx.links.pages_to_come()):  # catalogue pages come later
         uri = repo_path + fragment
     elif suffix == "" and repo_path in ctx.links.docs:
         uri = ctx.links.docs[repo_path][0] + fragment
