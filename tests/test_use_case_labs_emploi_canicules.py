@@ -101,6 +101,12 @@ def test_the_gap_between_the_two_counts_said_in_the_lab_holds():
         left_out.append(100 - 100 * table.loc[known, "A"].sum() / table.loc[known, "ABC"].sum())
     assert 30 <= round(min(left_out[1:])) and round(max(left_out[1:])) <= 42 and round(left_out[0]) == 44
     assert "près de la moitié des demandeurs à Rennes, et de 30 à 42 % à Marseille, Lyon ou Dijon" in lab
+    # the quiz's figures for Dijon
+    quiz = (REPO / "training" / "quiz" / "acces-emploi.quiz.yml").read_text(encoding="utf-8")
+    abc, abcde = _counts("21231")
+    assert (f"Dijon, la table IPRO donne {format_fr(abc, 0)} demandeurs d'emploi de catégories\n      A, B, C et "
+            f"{format_fr(abcde, 0)} de catégories A à E").replace("\u202f", " ") in quiz
+    assert round(100 * (abcde - abc) / abc) == 10 and "environ 10 % de plus à Dijon" in quiz
 
 
 def test_canicules_lab_on_toulouse_builds_the_lcz_index():
