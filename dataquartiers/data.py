@@ -347,21 +347,21 @@ def _grid_squares(ids: pd.Series, spec: dict, path: Path):
     return gpd.GeoSeries(shapely.box(x, y, x + size, y + size), crs=crs).to_crs("EPSG:4326")
 
 
-def _read(res: dict, folder: Path):
+def _read(res: dict, folder: Path, geometry: bool = True):
     """The file of a resource, typed per its schema (a copy from a small cache of recent reads:
     a lab reads the same national file several times, through several functions)."""
     path = folder / res["path"]
     if not path.exists():
         raise DatasetFileError(f"{path} : fichier du jeu de données « {res['name']} » introuvable")
-    return _read_cached(str(path), path.stat().st_mtime_ns, json.dumps(res, sort_keys=True)).copy()
+    return _read_cached(str(path), path.stat().st_mtime_ns, json.dumps(res, sort_keys=True), geometry).copy()
 
 
 @lru_cache(maxsize=12)
-def _read_cached(path_text: str, mtime: int, descriptor: str):
-    return _read_file(json.loads(descriptor), Path(path_text))
+def _read_cached(path_text: str, mtime: int, descriptor: str, geometry: bool = True):
+    return _read_file(json.loads(descriptor), Path(path_text), geometry)
 
 
-def _read_file(res: dict, path: Path):
+def _read_file(res: dict, path: Path, geometry: bool = True):
     fmt = res.get("format", path.suffix.lstrip("."))
     fields = res.get("schema", {}).get("fields", [])
     string_fields = [f["name"] for f in fields if f.get("type", "string") == "string"]
@@ -384,14 +384,23 @@ def _read_file(res: dict, path: Path):
             df = gpd.GeoDataFrame(df, geometry=_grid_squares(df[spec["field"]], spec, path).to_numpy(), crs="EPSG:4326")
         return df
     if fmt == "geojson":
-        import geopandas as gpd
-
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             features = data["features"]
         except (json.JSONDecodeError, KeyError, TypeError) as err:
             raise DatasetFileError(f"{path} : ce n'est pas une FeatureCollection GeoJSON "
                                    f"({type(err).__name__} : {err})") from None
+        if not geometry:  # the attributes only: no GeoPandas needed (a count per QPV in the browser)
+            try:
+                df = pd.DataFrame([feature["properties"] or {} for feature in features])
+            except (KeyError, TypeError) as err:
+                raise DatasetFileError(f"{path} : un objet ne peut pas être lu ({type(err).__name__} : {err})") from None
+            for c in string_fields:
+                if c in df.columns:
+                    df[c] = df[c].astype("string")
+            return _typed(df, res, path)
+        import geopandas as gpd
+
         try:
             gdf = gpd.GeoDataFrame.from_features(features, crs="EPSG:4326")
         except (TypeError, ValueError, KeyError, AttributeError) as err:
@@ -646,24 +655,26 @@ def say(text: str) -> None:
     print("⚠ " + text.replace("\n", "\n  "))
 
 
-def load(name: str, territory: str | None = None, *, folder: Path | None = None, if_missing: str | None = None):
+def load(name: str, territory: str | None = None, *, folder: Path | None = None, if_missing: str | None = None,
+         geometry: bool = True):
     """A dataset of `datasets/` as a DataFrame (or a GeoDataFrame in WGS84 for geometries).
 
     `territory`: a commune code (``"35238"``), an EPCI SIREN (``"243500139"``) or a department
     (``"35"``); the rows outside it are dropped. For data by department (or region, EPCI), the
     rows of the departments the territory lies in are kept. A territory the dataset does not
     cover raises UnknownTerritoryError listing what it covers — or, with `if_missing` (what the
-    lab loses without it), prints that as a note and returns None.
+    lab loses without it), prints that as a note and returns None. `geometry=False`: for a GeoJSON
+    file, its attributes only, as a plain DataFrame (GeoPandas is then not needed).
     """
     if if_missing is not None:
         try:
-            return load(name, territory, folder=folder)
+            return load(name, territory, folder=folder, geometry=geometry)
         except UnknownTerritoryError as err:
             say(f"{err}\nCe que cela retire à l'analyse : {if_missing}.")
             return None
     folder = Path(folder) if folder else datasets_dir()
     res = resource(name, folder)
-    df = _read(res, folder)
+    df = _read(res, folder, geometry)
     if territory is None:
         return df
     if not res.get("territory"):

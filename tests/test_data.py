@@ -531,3 +531,15 @@ def test_communes_of_a_commune_brings_its_arrondissements():
     assert data.communes_of("35238", DATASETS) == {"35238"}
     with pytest.raises(UnknownTerritoryError):
         data.communes_of("99999", DATASETS)
+
+
+def test_the_attributes_of_a_geojson_load_without_geometry():
+    """`geometry=False`: a plain DataFrame of the typed attributes, filtered like the full layer
+    (the jobs lab reads a count per QPV this way, with no GeoPandas in the browser)."""
+    full = data.load("qpv2015_ille_et_vilaine", territory="35238")
+    attributes = data.load("qpv2015_ille_et_vilaine", territory="35238", geometry=False)
+    assert type(attributes) is pd.DataFrame and "geometry" not in attributes.columns
+    assert attributes["demandeurs_emploi"].dtype == "Int64"
+    assert attributes["code_qp"].tolist() == full["code_qp"].tolist() and len(attributes) == 5
+    with pytest.raises(data.UnknownTerritoryError, match="Dijon"):
+        data.load("qpv2015_ille_et_vilaine", territory="21231", geometry=False)

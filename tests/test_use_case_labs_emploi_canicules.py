@@ -1,11 +1,22 @@
 """The job-access lab where geolocated offers exist (Rennes), and the heat lab on a city with local
-climate zones and 2015 QPV contours (Toulouse): the steps the training cities cannot run."""
+climate zones and 2015 QPV contours (Toulouse): the steps the training cities cannot run. Also the
+job-access lab's one count of job seekers (categories A, B, C), on Rennes and the training cities."""
 
 from __future__ import annotations
 
+import html
 import re
 
+import pytest
+
+from booktools import coverage as lab_coverage
+from booktools import notebooks
+from conftest import REPO
+from dataquartiers import data
+from dataquartiers.indicators import format_fr
 from lab_runs import WIDGET, error_outputs, map_captions, outputs, run_lab, text_of
+
+TRAINING_TERRITORIES = [code for _city, commune, epci in lab_coverage.TRAINING_CITIES for code in (commune, epci)]
 
 
 def test_emploi_lab_on_rennes_measures_the_distances():
@@ -28,6 +39,74 @@ def test_emploi_lab_unknown_job_family_says_which_exist():
     message = "\n".join(failure.traceback)
     assert "Aucune offre dont le code ROME commence par « A14 »" in message and "K22" in message
     assert "Traceback" not in message
+
+
+def _counts(territory: str) -> tuple[int, int]:
+    """Job seekers of categories A, B, C and A to E of the territory's QPV, where both are published."""
+    table = data.load("qpv_emploi", territory=territory)
+    known = table["ABC"].notna() & table["ABCDE"].notna()
+    return int(table.loc[known, "ABC"].sum()), int(table.loc[known, "ABCDE"].sum())
+
+
+@pytest.mark.parametrize("territory", ["21231", "13055", "69123"])
+def test_emploi_lab_says_its_two_counts_on_a_training_city(territory):
+    """The figures the lab prints for the chosen territory are the national table's, and the
+    profile is given in the one count the lab keeps."""
+    nb, error = run_lab("acces-emploi", territory)
+    assert error is None
+    text = html.unescape(text_of(nb))
+    abc, abcde = _counts(territory)
+    said = (f"{data.name_of(territory)}, quartiers où les deux comptes sont publiés : {format_fr(abc, 0)} demandeurs "
+            f"d'emploi des catégories A, B, C, {format_fr(abcde, 0)} des catégories A à E, soit "
+            f"{format_fr(100 * (abcde - abc) / abc)} % de plus")
+    assert said in text
+    assert "demandeurs d'emploi (cat. A, B, C)" in text and "dont D et E" in text
+    assert "fichier eSIGAT" not in text  # the compiled count exists for Ille-et-Vilaine only
+
+
+def test_emploi_lab_weighs_the_qpv_of_rennes_by_the_count_it_keeps():
+    nb, error = run_lab("acces-emploi", "35238", FAMILLE_ROME="G16", RAYON_KM=5)
+    assert error is None
+    text = html.unescape(text_of(nb))
+    ipro = data.load("qpv_emploi", territory="35238").set_index("LIBGEO")
+    compiled = data.load("qpv2015_ille_et_vilaine", territory="35238").set_index("nom_qp")["demandeurs_emploi"]
+    # the compiled count is above even categories A to E for every QPV, as the lab says
+    assert all(compiled[name] > ipro.loc[name, "ABCDE"] > ipro.loc[name, "ABC"] for name in compiled.index)
+    said = re.search(r"Le fichier eSIGAT donne ([\d\u202f]+) demandeurs d'emploi pour ces quartiers, ([\d,]+) % de plus", text)
+    assert said and said.group(1) == format_fr(compiled.sum(), 0)
+    # the step-4 table of distances: each QPV with its count of categories A, B, C, not the compiled one
+    [distances] = [html.unescape(page) for page in outputs(nb, "text/html") if "autour de chaque QPV" in page]
+    row = re.search(r"Maurepas</td>\s*<td[^>]*>([^<]+)</td>", distances)
+    assert "demandeurs d'emploi (cat. A, B, C)" in distances
+    assert row and row.group(1) == format_fr(ipro.loc["Maurepas", "ABC"], 0)
+    assert "pondérée par le nombre de demandeurs d'emploi (catégories A, B, C)" in text
+
+
+def test_the_gap_between_the_two_counts_said_in_the_lab_holds():
+    """« de 8 à 13 % » (limits of the lab, use case) and the share of category A of the exercise,
+    « de 30 à 45 % » left out: recomputed on the training territories and Ille-et-Vilaine."""
+    lab = "\n".join(notebooks.source(c) for c in notebooks.read(REPO / "labs" / "acces-emploi.ipynb")["cells"])
+    use_case = (REPO / "use-cases" / "acces-emploi.md").read_text(encoding="utf-8")
+    gaps = []
+    for territory in TRAINING_TERRITORIES + ["35238", "35288"]:
+        abc, abcde = _counts(territory)
+        gaps.append(100 * (abcde - abc) / abc)
+    assert round(min(gaps)) == 8 and round(max(gaps)) == 13
+    assert "plus élevé (de 8 à 13 % sur les territoires de\n  formation et en Ille-et-Vilaine)" in lab
+    assert "de 8 à\n  13 % de plus sur les territoires de formation et en Ille-et-Vilaine" in use_case
+    left_out = []
+    for territory in ["35238", "21231", "13055", "69123"]:
+        table = data.load("qpv_emploi", territory=territory)
+        known = table["A"].notna() & table["ABC"].notna()
+        left_out.append(100 - 100 * table.loc[known, "A"].sum() / table.loc[known, "ABC"].sum())
+    assert 30 <= round(min(left_out[1:])) and round(max(left_out[1:])) <= 42 and round(left_out[0]) == 44
+    assert "près de la moitié des demandeurs à Rennes, et de 30 à 42 % à Marseille, Lyon ou Dijon" in lab
+    # the quiz's figures for Dijon
+    quiz = (REPO / "training" / "quiz" / "acces-emploi.quiz.yml").read_text(encoding="utf-8")
+    abc, abcde = _counts("21231")
+    assert (f"Dijon, la table IPRO donne {format_fr(abc, 0)} demandeurs d'emploi de catégories\n      A, B, C et "
+            f"{format_fr(abcde, 0)} de catégories A à E").replace("\u202f", " ") in quiz
+    assert round(100 * (abcde - abc) / abc) == 10 and "environ 10 % de plus à Dijon" in quiz
 
 
 def test_canicules_lab_on_toulouse_builds_the_lcz_index():
