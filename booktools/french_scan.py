@@ -85,8 +85,9 @@ COUNTED = (r"personnes|habitants|ménages|offres|demandeurs(?: d'emploi)?|carrea
            r"bénéficiaires|logements|allocataires|communes|lignes|emplois")
 COUNT_WITH_DECIMAL_RE = re.compile(rf"\b\d{{1,3}}(?:[\u202f\u00a0 ]\d{{3}})*,0[ \u00a0\u202f]+(?:{COUNTED})\b")
 COUNT_WITHOUT_SPACE_RE = re.compile(rf"(?<![\w.,/-])\d{{4,}}[ \u00a0]+(?:{COUNTED})\b")
-#: A code where the name should be: « commune 35238 », « territoire 13 ».
-CODE_FOR_NAME_RE = re.compile(r"\b(?:commune|territoire|département|EPCI|intercommunalité)[ \u00a0]+(?:n°[ \u00a0]*)?\d[\dAB]{1,8}\b",
+#: A code where the name should be: « commune 35238 », « territoire 13 » (a code in parentheses
+#: after the name, « Métropole d'Aix-Marseille-Provence (EPCI 200054807) », is the name given).
+CODE_FOR_NAME_RE = re.compile(r"(?<!\()\b(?:commune|territoire|département|EPCI|intercommunalité)[ \u00a0]+(?:n°[ \u00a0]*)?\d[\dAB]{1,8}\b",
                               re.I)
 
 #: Elements whose text a reader does not read as prose (code, styles, scripts, a map's document).
@@ -128,7 +129,7 @@ def scan_text(text: str, place: str, *, quotations: bool = False, decimals: bool
     for rule, pattern in rules:
         for m in pattern.finditer(text):
             found.append(Finding(place, rule, _excerpt(text, m.start(), m.end())))
-    quoted = re.compile(r"«[^»\n]*»") if quotations else None
+    quoted = re.compile(r"(?:\b\w+(?:Error|Warning)[ \u00a0\u202f]*)?«[^»\n]*»") if quotations else None
     for m in ENGLISH_RE.finditer(text):
         if quoted is None or not any(q.start() < m.start() < q.end() for q in quoted.finditer(text)):
             found.append(Finding(place, "anglais", _excerpt(text, m.start(), m.end())))
@@ -168,7 +169,7 @@ def _decimal_points(value: str, what: str) -> list[Finding]:
     found = []
     for m in DECIMAL_POINT_RE.finditer(value):
         before = value[:m.start()].split()
-        if before and (re.fullmatch(r"[A-Z0-9][\w-]*", before[-1]) or before[-1].lower() in ("version", "v")):
+        if before and (re.fullmatch(r"[A-Z0-9][\w-]*", before[-1].lstrip("([«\"'")) or before[-1].lower() in ("version", "v")):
             continue
         found.append(Finding(what, "nombre non formaté", _excerpt(value, m.start(), m.end())))
     return found
@@ -204,7 +205,7 @@ def _drop_unread(root) -> None:
         elif element.tag in NOT_READ or "cell_input" in (element.get("class") or "").split():
             element.drop_tree()
         elif element.tag == "iframe":
-            element.attrib.pop("srcdoc", None)
+            element.attrib.pop("srcdoc", None)  # scanned as a map document (scan_map_document)
 
 
 def scan_html(html: str, place: str, *, page: bool = False) -> list[Finding]:
@@ -214,8 +215,11 @@ def scan_html(html: str, place: str, *, page: bool = False) -> list[Finding]:
     if not html.strip():
         return []
     root = lxml.html.fragment_fromstring(html, create_parent="div") if "<html" not in html[:500] else lxml.html.fromstring(html)
-    _drop_unread(root)
     found = []
+    for frame in root.iter("iframe"):
+        if frame.get("srcdoc"):
+            found += scan_map_document(frame.get("srcdoc"), f"{place} (carte)")
+    _drop_unread(root)
     for table in root.iter("table"):
         found += scan_table(table, place)
     for element in root.iter():
@@ -224,6 +228,37 @@ def scan_html(html: str, place: str, *, page: bool = False) -> list[Finding]:
                 found += scan_text(element.get(attribute), place, quotations=page, decimals=not page)
     found += scan_text(_visible_text(root), place, quotations=page, decimals=not page)
     return found
+
+
+def scan_map_document(doc: str, place: str) -> list[Finding]:
+    """What a reader reads on a folium map: its legend and the names of its layers, and its
+    tooltips (their titles, and the values of the fields they show, which must be written
+    already: a raw float reaches the reader as Python wrote it)."""
+    found = []
+    root = lxml.html.fromstring(doc)
+    for layers in re.findall(r'(?:base_layers|overlays)\s*:\s*\{(.*?)\}', doc, re.S):
+        for name in re.findall(r'"((?:[^"\\]|\\.)*)"\s*:', layers):
+            found += scan_text(_js_string(name), place)
+    for fields, aliases in re.findall(r"fields\s*=\s*(\[[^\]]*\])\s*;?\s*let\s+aliases\s*=\s*(\[[^\]]*\])", doc):
+        for alias in json.loads(aliases):
+            found += scan_text(str(alias), place)
+        for field in json.loads(fields):
+            for value in sorted(set(re.findall(rf'"{re.escape(field)}"\s*:\s*(-?\d+\.\d+|\d{{4,}}(?![\d"]))', doc))):
+                found.append(Finding(place, "nombre non formaté", f"info-bulle « {field} » : {value}"))
+    for tooltip in re.findall(r"bindTooltip\(\s*`<div>\s*(.*?)\s*</div>`", doc, re.S):
+        found += scan_text(tooltip, place)
+    body = root.find("body")
+    if body is not None:
+        _drop_unread(body)
+        found += scan_text(_visible_text(body), place)
+    return found
+
+
+def _js_string(text: str) -> str:
+    try:
+        return json.loads(f'"{text}"')
+    except ValueError:
+        return text
 
 
 def _visible_text(root) -> str:
