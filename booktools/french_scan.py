@@ -131,7 +131,7 @@ def scan_text(text: str, place: str, *, quotations: bool = False, decimals: bool
             found.append(Finding(place, rule, _excerpt(text, m.start(), m.end())))
     quoted = re.compile(r"(?:\b\w+(?:Error|Warning)[ \u00a0\u202f]*)?«[^»\n]*»") if quotations else None
     for m in ENGLISH_RE.finditer(text):
-        if quoted is None or not any(q.start() < m.start() < q.end() for q in quoted.finditer(text)):
+        if quoted is None or not any(q.start() <= m.start() < q.end() for q in quoted.finditer(text)):
             found.append(Finding(place, "anglais", _excerpt(text, m.start(), m.end())))
     return found
 
@@ -220,8 +220,10 @@ def scan_html(html: str, place: str, *, page: bool = False) -> list[Finding]:
         if frame.get("srcdoc"):
             found += scan_map_document(frame.get("srcdoc"), f"{place} (carte)")
     _drop_unread(root)
-    for table in root.iter("table"):
+    for table in list(root.iter("table")):  # the table rules, then the text rules on its cells
         found += scan_table(table, place)
+        found += scan_text(_visible_text(table), place, quotations=page, decimals=False)
+        table.drop_tree()
     for element in root.iter():
         for attribute in READ_ATTRIBUTES:
             if element.get(attribute):
