@@ -75,7 +75,9 @@ CODE_NAME_RE = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)+$")
 ENGLISH_RE = re.compile(
     r"Traceback|\b\w*(?:Error|Exception)\b:?|\b\w*Warning\b|\bwarnings\.warn|\bnot found\b|\bunverified\b|"
     r"\bNo such file\b|\bdeprecated\b|\bis not\b|\bdoes not\b|\bcannot\b|\bUnknown\b|\bmissing\b|"
-    r"\bA value is trying to be set\b|\bSee the caveats\b|site-packages")
+    r"\bA value is trying to be set\b|\bSee the caveats\b|site-packages|\bDataset\b|\bcovers\b")
+#: A missing value as pandas writes it, in a sentence (« taux : nan % »).
+RAW_IN_PROSE_RE = re.compile(r"(?<![\w-])(?:NaN|nan|<NA>|NaT)(?![\w-])")
 #: A cell of a table holding a value as Python writes it.
 RAW_VALUE_RE = re.compile(r"^(?:nan|NaN|<NA>|None|NaT|True|False|inf|-inf)$")
 #: A number written with a decimal point (the French decimal is a comma): 142123.5, 0.4567.
@@ -124,7 +126,7 @@ def scan_text(text: str, place: str, *, quotations: bool = False, decimals: bool
     if decimals:
         for line in text.splitlines():
             found += _decimal_points(line, place)
-    rules = [("sans accent", UNACCENTED_RE), ("nombre non formaté", COUNT_WITH_DECIMAL_RE),
+    rules = [("sans accent", UNACCENTED_RE), ("valeur brute", RAW_IN_PROSE_RE), ("nombre non formaté", COUNT_WITH_DECIMAL_RE),
              ("nombre non formaté", COUNT_WITHOUT_SPACE_RE), ("code au lieu du nom", CODE_FOR_NAME_RE)]
     for rule, pattern in rules:
         for m in pattern.finditer(text):

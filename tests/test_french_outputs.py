@@ -11,13 +11,17 @@ from __future__ import annotations
 import nbformat
 import pytest
 
+from booktools import coverage as lab_coverage
 from booktools import french_scan
 from booktools.french_scan import Finding, scan_html, scan_notebook, scan_text
 from conftest import REPO
 from dataquartiers import charter, data, indicators, maps
+from lab_runs import run_lab
 from notebooks import lab_run
 
 LABS = sorted(p.stem for p in (REPO / "labs").glob("*.ipynb"))
+#: The training cities, as commune and as intercommunality (booktools/coverage.py).
+TERRITORIES = [code for _city, commune, epci in lab_coverage.TRAINING_CITIES for code in (commune, epci)]
 
 #: Findings on pages another part of the book owns, each with why it is there and who fixes it.
 #: An entry that no longer matches a finding fails the test: remove it once fixed.
@@ -29,8 +33,6 @@ KNOWN_ELSEWHERE = {
     ("catalogue/guide.html", "anglais", "licence_status vaut unverified"): "same table, field licence_note",
     ("catalogue/guide.html", "sans accent", "departement:35"): "same table, field spatial",
 }
-#: Labs whose findings are reported to the lead rather than fixed here (another task owns them).
-OWNED_ELSEWHERE = {"acces-emploi": "task J (issue 13, access to jobs) rewrites this lab"}
 
 
 def _known(finding: Finding) -> bool:
@@ -42,18 +44,26 @@ def _known(finding: Finding) -> bool:
 
 @pytest.mark.parametrize("lab", LABS)
 def test_the_executed_lab_reads_french(lab):
-    if lab in OWNED_ELSEWHERE:
-        pytest.skip(f"labs/{lab}.ipynb: {OWNED_ELSEWHERE[lab]}; its findings are in the report of the French scan")
     run = lab_run(REPO / "labs" / f"{lab}.ipynb")
     assert run.error is None, f"labs/{lab}.ipynb stopped: {str(run.error)[-500:]}"
     findings = scan_notebook(run.notebook, f"labs/{lab}.ipynb")
     assert not findings, "what a trainee reads in the lab is not French or not finished:\n" + french_scan.report(findings)
 
 
+@pytest.mark.parametrize("territory", TERRITORIES)
+@pytest.mark.parametrize("lab", lab_coverage.LABS)
+def test_the_lab_reads_french_on_every_training_territory(lab, territory):
+    """The same scan on the runs of tests/test_labs_territories.py (shared within a session): a
+    trainee who picks Dijon or a metropolis reads French too."""
+    nb, error = run_lab(lab, territory)
+    findings = scan_notebook(nb, f"labs/{lab}.ipynb (TERRITOIRE = {territory!r})")
+    assert not findings, "what a trainee reads in the lab is not French or not finished:\n" + french_scan.report(findings)
+    assert error is None, f"{lab} on {territory}: {str(error)[-500:]}"
+
+
 def test_the_built_pages_read_french(site):
     findings = french_scan.scan_site(site)
-    unexpected = [f for f in findings if not _known(f) and not any(f"labs/{lab}.html" == f.place.split(" ")[0]
-                                                                     for lab in OWNED_ELSEWHERE)]
+    unexpected = [f for f in findings if not _known(f)]
     assert not unexpected, "what a reader reads on the pages is not French or not finished:\n" + french_scan.report(unexpected)
     stale = [key for key in KNOWN_ELSEWHERE
              if not any(f.place.startswith(key[0]) and f.rule == key[1] and key[2] in f.excerpt for f in findings)]
@@ -72,6 +82,7 @@ def test_english_error_text_is_found():
                  "A value is trying to be set on a copy of a slice"]:
         assert _rules(scan_text(text, "x")) == ["anglais"], text
     assert scan_text("Licence non vérifiée : à vérifier auprès du producteur.", "x") == []
+    assert _rules(scan_text("taux de pauvreté : nan %", "x")) == ["valeur brute"]
 
 
 def test_a_quotation_on_a_page_is_not_the_page_speaking_english():
