@@ -331,6 +331,10 @@ def scan_widgets(nb, name: str) -> list[Finding]:
         if attributes.get("readout") and re.search(r"\.[1-9]f", str(attributes.get("readout_format", ""))):
             found.append(Finding(place, "nombre non formaté",
                                  f"le curseur affiche sa valeur avec un point décimal (format « {attributes['readout_format']} »)"))
+        elif (attributes.get("readout") and "Slider" in model.get("model_name", "")
+              and max(abs(v) for v in (attributes.get("min", 0), attributes.get("max", 0))) >= 1000):
+            found.append(Finding(place, "nombre non formaté", "le curseur affiche des milliers sans espace "
+                                 f"(jusqu'à {attributes.get('max')}) : ses choix doivent être écrits (choices_fr)"))
     return found
 
 

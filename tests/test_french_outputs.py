@@ -169,12 +169,17 @@ def test_a_notebook_is_scanned_cell_by_cell_with_its_widgets():
     nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {
         "a": {"model_name": "FloatSliderModel", "state": {"description": "poids : taux pauvrete", "readout": True,
                                                           "readout_format": ".2f"}},
+        "c": {"model_name": "IntSliderModel", "state": {"description": "Plafond (€ par an)", "readout": True,
+                                                        "readout_format": "d", "min": 7000, "max": 12000}},
+        "d": {"model_name": "IntSliderModel", "state": {"description": "Seuil (%)", "readout": True,
+                                                        "readout_format": "d", "min": 5, "max": 60}},
         "b": {"model_name": "OutputModel", "state": {"outputs": [
             {"output_type": "stream", "name": "stdout", "text": "moyenne : 0.4567\n"}]}}}}}
     places = sorted({(f.place, f.rule) for f in scan_notebook(nb, "labs/x.ipynb")})
     assert places == [("labs/x.ipynb, cellule 1 (sortie d'erreur)", "anglais"),
                       ("labs/x.ipynb, cellule 2 (erreur)", "anglais"),
                       ("labs/x.ipynb, widget « OutputModel »", "nombre non formaté"),
+                      ("labs/x.ipynb, widget « Plafond (€ par an) »", "nombre non formaté"),
                       ("labs/x.ipynb, widget « poids : taux pauvrete »", "nombre non formaté"),
                       ("labs/x.ipynb, widget « poids : taux pauvrete »", "sans accent")]
 
