@@ -88,8 +88,9 @@ COUNTED = (r"personnes|habitants|ménages|offres|demandeurs(?: d'emploi)?|carrea
 COUNT_WITH_DECIMAL_RE = re.compile(rf"\b\d{{1,3}}(?:[\u202f\u00a0 ]\d{{3}})*,0[ \u00a0\u202f]+(?:{COUNTED})\b")
 COUNT_WITHOUT_SPACE_RE = re.compile(rf"(?<![\w.,/-])\d{{4,}}[ \u00a0]+(?:{COUNTED})\b")
 #: A code where the name should be: « commune 35238 », « territoire 13 » (a code in parentheses
-#: after the name, « Métropole d'Aix-Marseille-Provence (EPCI 200054807) », is the name given).
-CODE_FOR_NAME_RE = re.compile(r"(?<!\()\b(?:commune|territoire|département|EPCI|intercommunalité)[ \u00a0]+(?:n°[ \u00a0]*)?\d[\dAB]{1,8}\b",
+#: after the name, « Métropole d'Aix-Marseille-Provence (EPCI 200054807) », or followed by it,
+#: « le territoire 21231 (Dijon) », gives the name).
+CODE_FOR_NAME_RE = re.compile(r"(?<!\()\b(?:commune|territoire|département|EPCI|intercommunalité)[ \u00a0]+(?:n°[ \u00a0]*)?\d[\dAB]{1,8}\b(?![ \u00a0]*\()",
                               re.I)
 
 #: Elements whose text a reader does not read as prose (code, styles, scripts, a map's document).

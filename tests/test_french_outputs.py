@@ -143,6 +143,7 @@ def test_codes_where_a_name_exists_are_found():
     [finding] = scan_html("<figure><figcaption>Carte de la commune 35238</figcaption></figure>", "labs/x.ipynb, cellule 9")
     assert finding.rule == "code au lieu du nom" and finding.place == "labs/x.ipynb, cellule 9"
     assert scan_text("la Métropole d'Aix-Marseille-Provence (EPCI 200054807)", "x") == []
+    assert scan_text("aucune ligne pour le territoire 21231 (Dijon)", "x") == []
 
 
 def test_code_styles_and_maps_documents_are_not_prose():
