@@ -101,7 +101,7 @@ READ_ATTRIBUTES = ("alt", "title", "aria-label", "placeholder")
 
 @dataclass(frozen=True)
 class Finding:
-    place: str  # "labs/canicules.ipynb, cellule 12" or "chapters/methode.html"
+    place: str  # "labs/canicules.ipynb, cellule 12" (counted from 1) or "chapters/methode.html"
     rule: str
     excerpt: str
 
@@ -281,10 +281,11 @@ def _visible_text(root) -> str:
 
 def scan_notebook(nb, name: str) -> list[Finding]:
     """Every output of the executed notebook `nb` (named `name` in the findings, e.g.
-    "labs/canicules.ipynb"), cell by cell, and the labels of its widgets."""
+    "labs/canicules.ipynb"), cell by cell (« cellule 3 » is `nb.cells[2]`, markdown cells
+    counted), and the labels of its widgets."""
     found = []
     for index, cell in enumerate(nb.cells):
-        place = f"{name}, cellule {index}"
+        place = f"{name}, cellule {index + 1}"  # counted from 1, as booktools.execution names a cell
         for output in cell.get("outputs", []):
             found += scan_output(output, place)
     found += scan_widgets(nb, name)

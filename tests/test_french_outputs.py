@@ -177,8 +177,8 @@ def test_a_notebook_is_scanned_cell_by_cell_with_its_widgets():
         "b": {"model_name": "OutputModel", "state": {"outputs": [
             {"output_type": "stream", "name": "stdout", "text": "moyenne : 0.4567\n"}]}}}}}
     places = sorted({(f.place, f.rule) for f in scan_notebook(nb, "labs/x.ipynb")})
-    assert places == [("labs/x.ipynb, cellule 1 (sortie d'erreur)", "anglais"),
-                      ("labs/x.ipynb, cellule 2 (erreur)", "anglais"),
+    assert places == [("labs/x.ipynb, cellule 2 (sortie d'erreur)", "anglais"),  # nb.cells[1]: counted from 1
+                      ("labs/x.ipynb, cellule 3 (erreur)", "anglais"),
                       ("labs/x.ipynb, widget « OutputModel »", "nombre non formaté"),
                       ("labs/x.ipynb, widget « Plafond (€ par an) »", "nombre non formaté"),
                       ("labs/x.ipynb, widget « poids : taux pauvrete »", "nombre non formaté"),
