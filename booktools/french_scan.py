@@ -8,18 +8,19 @@ says it:
 - « anglais » — English error or warning text: a traceback, `…Error:`, a Python or pandas
   warning, "not found", "unverified"…;
 - « valeur brute » — a missing or boolean value as Python writes it (`nan`, `<NA>`, `None`,
-  `True`) in a displayed table;
+  `True`) in a displayed table, a missing one (`nan`) in a sentence;
 - « nombre non formaté » — a number with a decimal point in a table (`142123.5`, `0.4567`), a
   count written with a decimal (`2 120,0 personnes`), a count of four digits or more without its
-  thousands space in a sentence (`3123 carreaux`);
+  thousands space in a sentence (`3123 carreaux`), a slider's readout of `1.00` or `8951`, a
+  map's tooltip showing `2.0`;
 - « sans accent » — a French word written without its accent (UNACCENTED: `pauvrete`,
   `donnees`…), or a column name left as code (`taux_pauvrete`) in a table's header;
 - « code au lieu du nom » — a code where a name exists (`commune 35238`);
 - « numéros de ligne » — pandas' row numbers 0, 1, 2… shown as the first column of a table.
 
 Only what a reader reads is scanned: text and the attributes a screen reader says (alt, title,
-aria-label), never code (the labs' code cells, `<code>`, `<pre>`), styles, scripts nor a map's
-inlined document.
+aria-label), a map's legend, layer names and tooltips, a widget's labels; never code (the labs'
+code cells, `<code>`, `<pre>`), styles nor scripts.
 """
 
 from __future__ import annotations
@@ -65,10 +66,10 @@ UNACCENTED = {
     r"ecoles?": "école(s)",
     r"elus?": "élu(s)",
     r"etudes?": "étude(s)",
-    r"carreau(?:x)? habites": "carreaux habités",
-    r"demandeurs d'emploi inscrits en categorie": "catégorie",
+    r"carreaux habites": "carreaux habités",
 }
-UNACCENTED_RE = re.compile(r"(?<![\w/.-])(" + "|".join(UNACCENTED) + r")(?![\w/.-])", re.I)
+#: One pattern per word; not inside an identifier, a path or an address (`taux_pauvrete`, `donnees/`).
+UNACCENTED_RES = {re.compile(rf"(?<![\w/.-]){word}(?![\w/.-])", re.I): right for word, right in UNACCENTED.items()}
 #: A column name left as the data's code in a table header: lower-case words joined by "_".
 CODE_NAME_RE = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)+$")
 
@@ -90,8 +91,8 @@ COUNT_WITHOUT_SPACE_RE = re.compile(rf"(?<![\w.,/-])\d{{4,}}[ \u00a0]+(?:{COUNTE
 #: A code where the name should be: « commune 35238 », « territoire 13 » (a code in parentheses
 #: after the name, « Métropole d'Aix-Marseille-Provence (EPCI 200054807) », or followed by it,
 #: « le territoire 21231 (Dijon) », gives the name).
-CODE_FOR_NAME_RE = re.compile(r"(?<!\()\b(?:commune|territoire|département|EPCI|intercommunalité)[ \u00a0]+(?:n°[ \u00a0]*)?\d[\dAB]{1,8}\b(?![ \u00a0]*\()",
-                              re.I)
+CODE_FOR_NAME_RE = re.compile(r"(?<!\()\b(?:commune|territoire|département|EPCI|intercommunalité)[ \u00a0]+"
+                              r"(?:n°[ \u00a0]*)?\d[\dAB]{1,8}\b(?![ \u00a0]*\()", re.I)
 
 #: Elements whose text a reader does not read as prose (code, styles, scripts, a map's document).
 NOT_READ = {"script", "style", "template", "pre", "code", "kbd", "samp", "head"}
@@ -127,7 +128,10 @@ def scan_text(text: str, place: str, *, quotations: bool = False, decimals: bool
     if decimals:
         for line in text.splitlines():
             found += _decimal_points(line, place)
-    rules = [("sans accent", UNACCENTED_RE), ("valeur brute", RAW_IN_PROSE_RE), ("nombre non formaté", COUNT_WITH_DECIMAL_RE),
+    for pattern, right in UNACCENTED_RES.items():
+        for m in pattern.finditer(text):
+            found.append(Finding(place, "sans accent", f"{_excerpt(text, m.start(), m.end())} (écrire « {right} »)"))
+    rules = [("valeur brute", RAW_IN_PROSE_RE), ("nombre non formaté", COUNT_WITH_DECIMAL_RE),
              ("nombre non formaté", COUNT_WITHOUT_SPACE_RE), ("code au lieu du nom", CODE_FOR_NAME_RE)]
     for rule, pattern in rules:
         for m in pattern.finditer(text):
