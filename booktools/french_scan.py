@@ -68,15 +68,19 @@ UNACCENTED = {
     r"etudes?": "étude(s)",
     r"carreaux habites": "carreaux habités",
 }
-#: One pattern per word; not inside an identifier, a path or an address (`taux_pauvrete`, `donnees/`).
-UNACCENTED_RES = {re.compile(rf"(?<![\w/.-]){word}(?![\w/.-])", re.I): right for word, right in UNACCENTED.items()}
+#: Every word at once (one pass over a page), not inside an identifier, a path or an address
+#: (`taux_pauvrete`, `donnees/`); the matched word is then looked up in UNACCENTED.
+UNACCENTED_RE = re.compile(r"(?<![\w/.-])(?:" + "|".join(UNACCENTED) + r")(?![\w/.-])", re.I)
 #: A column name left as the data's code in a table header: lower-case words joined by "_".
 CODE_NAME_RE = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)+$")
 
-ENGLISH_RE = re.compile(
-    r"Traceback|\b\w*(?:Error|Exception)\b:?|\b\w*Warning\b|\bwarnings\.warn|\bnot found\b|\bunverified\b|"
-    r"\bNo such file\b|\bdeprecated\b|\bis not\b|\bdoes not\b|\bcannot\b|\bUnknown\b|\bmissing\b|"
-    r"\bA value is trying to be set\b|\bSee the caveats\b|site-packages|\bDataset\b|\bcovers\b")
+#: English a reader must not meet: error and warning names (as suffixes: KeyError, FutureWarning),
+#: Python's and pandas' messages, and the words the labs' own messages once used in English.
+ENGLISH_MARKERS = ("Traceback", "Error", "Exception", "Warning", "warnings.warn", "not found", "unverified",
+                   "No such file", "deprecated", "is not", "does not", "cannot", "Unknown", "missing",
+                   "A value is trying to be set", "See the caveats", "site-packages", "Dataset", "covers")
+ENGLISH_RE = re.compile("|".join(("" if marker in ("Error", "Exception", "Warning") else r"\b") + re.escape(marker)
+                                 + r"\b" for marker in ENGLISH_MARKERS))
 #: A missing value as pandas writes it, in a sentence (« taux : nan % »).
 RAW_IN_PROSE_RE = re.compile(r"(?<![\w-])(?:NaN|nan|<NA>|NaT)(?![\w-])")
 #: A cell of a table holding a value as Python writes it.
@@ -128,16 +132,17 @@ def scan_text(text: str, place: str, *, quotations: bool = False, decimals: bool
     if decimals:
         for line in text.splitlines():
             found += _decimal_points(line, place)
-    for pattern, right in UNACCENTED_RES.items():
-        for m in pattern.finditer(text):
-            found.append(Finding(place, "sans accent", f"{_excerpt(text, m.start(), m.end())} (écrire « {right} »)"))
+    for m in UNACCENTED_RE.finditer(text):
+        right = next(r for word, r in UNACCENTED.items() if re.fullmatch(word, m.group(0), re.I))
+        found.append(Finding(place, "sans accent", f"{_excerpt(text, m.start(), m.end())} (écrire « {right} »)"))
     rules = [("valeur brute", RAW_IN_PROSE_RE), ("nombre non formaté", COUNT_WITH_DECIMAL_RE),
              ("nombre non formaté", COUNT_WITHOUT_SPACE_RE), ("code au lieu du nom", CODE_FOR_NAME_RE)]
     for rule, pattern in rules:
         for m in pattern.finditer(text):
             found.append(Finding(place, rule, _excerpt(text, m.start(), m.end())))
     quoted = re.compile(r"(?:\b\w+(?:Error|Warning)[ \u00a0\u202f]*)?«[^»\n]*»") if quotations else None
-    for m in ENGLISH_RE.finditer(text):
+    english = ENGLISH_RE.finditer(text) if any(marker in text for marker in ENGLISH_MARKERS) else ()  # fast path
+    for m in english:
         if quoted is None or not any(q.start() <= m.start() < q.end() for q in quoted.finditer(text)):
             found.append(Finding(place, "anglais", _excerpt(text, m.start(), m.end())))
     return found
@@ -222,6 +227,11 @@ def scan_html(html: str, place: str, *, page: bool = False) -> list[Finding]:
     if not html.strip():
         return []
     root = lxml.html.fragment_fromstring(html, create_parent="div") if "<html" not in html[:500] else lxml.html.fromstring(html)
+    return _scan_element(root, place, page=page)
+
+
+def _scan_element(root, place: str, *, page: bool) -> list[Finding]:
+    """scan_html on a parsed element (changed: what is not read is dropped from it)."""
     found = []
     for frame in root.iter("iframe"):
         if frame.get("srcdoc"):
@@ -364,7 +374,7 @@ def scan_page(page: Path, site: Path) -> list[Finding]:
     articles = root.xpath("//article[contains(concat(' ', normalize-space(@class), ' '), ' bd-article ')]")
     if not articles:
         return []
-    return scan_html(lxml.html.tostring(articles[0], encoding="unicode"), page.relative_to(site).as_posix(), page=True)
+    return _scan_element(articles[0], page.relative_to(site).as_posix(), page=True)
 
 
 def scan_site(site: Path) -> list[Finding]:
