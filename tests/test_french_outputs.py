@@ -46,6 +46,7 @@ def _known(finding: Finding) -> bool:
 def test_the_executed_lab_reads_french(lab):
     run = lab_run(REPO / "labs" / f"{lab}.ipynb")
     assert run.error is None, f"labs/{lab}.ipynb stopped: {str(run.error)[-500:]}"
+    assert sum(len(c.get("outputs", [])) for c in run.notebook.cells) > 5, "a run without outputs proves nothing"
     findings = scan_notebook(run.notebook, f"labs/{lab}.ipynb")
     assert not findings, "what a trainee reads in the lab is not French or not finished:\n" + french_scan.report(findings)
 
@@ -62,6 +63,7 @@ def test_the_lab_reads_french_on_every_training_territory(lab, territory):
 
 
 def test_the_built_pages_read_french(site):
+    assert "<table" in (site / "labs" / "canicules.html").read_text(encoding="utf-8"), "the lab pages show no outputs"
     findings = french_scan.scan_site(site)
     unexpected = [f for f in findings if not _known(f)]
     assert not unexpected, "what a reader reads on the pages is not French or not finished:\n" + french_scan.report(unexpected)
