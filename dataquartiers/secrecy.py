@@ -24,6 +24,7 @@ from typing import Iterable
 import pandas as pd
 
 from .data import DonneesError, LabKeyError
+from .indicators import format_fr
 
 THRESHOLD = 11
 MASK_LABEL = "< 11 (masqué)"
@@ -55,8 +56,8 @@ def find_small_counts(df: pd.DataFrame, count_columns: Iterable[str],
 
 
 def format_count(value: float) -> str:
-    """A count as a message shows it: 4, 10,6 (French decimal comma)."""
-    return f"{value:g}".replace(".", ",")
+    """A count as a message shows it: 4, 10,6 (the book's one formatter, `format_fr`)."""
+    return format_fr(value, 0 if float(value).is_integer() else 1)
 
 
 class SecrecyError(DonneesError, ValueError):
