@@ -25,6 +25,7 @@ from typing import Iterable, Mapping
 import yaml
 
 from . import PACKAGE_DIR, schema_errors
+from . import errors as library_errors
 
 REPO_DIR = PACKAGE_DIR.parent
 CHARTER_SCHEMA = PACKAGE_DIR / "schemas" / "ethics-charter.schema.json"
@@ -32,12 +33,22 @@ CHARTER_FILE = "ethics-charter/charter.yml"
 MIN_SCORE, MAX_SCORE = 0, 4
 
 
-class EthicsError(ValueError):
+class EthicsError(library_errors.DonneesError, ValueError):
     """A charter or an assessment cannot be read; the message (French) names the file and the field."""
 
+    label = "Charte éthique ou grille illisible"
 
-class UnknownIdError(KeyError):
+
+class CharterNotFoundError(library_errors.DonneesError, FileNotFoundError):
+    """No charter.yml where a lab or the build looks for it."""
+
+    label = "Charte éthique introuvable"
+
+
+class UnknownIdError(library_errors.DonneesError, KeyError):
     """An id that the charter does not have; the message lists the ones it has."""
+
+    label = "Identifiant inconnu de la charte"
 
     def __str__(self) -> str:  # KeyError quotes its message; this one is a sentence
         return self.args[0]
@@ -128,7 +139,7 @@ def find_charter(start: Path | None = None) -> Path:
     for c in candidates:
         if c.is_file():
             return c.resolve()
-    raise FileNotFoundError("charter.yml introuvable (cherché dans : " + ", ".join(map(str, candidates))
+    raise CharterNotFoundError("charter.yml introuvable (cherché dans : " + ", ".join(map(str, candidates))
                             + "). Indiquez son chemin dans la variable d'environnement DQ_ETHICS_CHARTER.")
 
 

@@ -45,22 +45,10 @@ from pathlib import Path
 import pandas as pd
 
 from . import PACKAGE_DIR
+from .errors import DonneesError  # noqa: F401  (raised and caught as data.DonneesError)
 
 #: Where territory packs live, inside the data package folder.
 PACKS_DIR = "territoires"
-
-
-class DonneesError(Exception):
-    """An error of the labs' library: its message is a French sentence saying what to do.
-
-    In a notebook, IPython shows `_render_traceback_()` instead of the Python traceback: the
-    trainee reads a French heading and the message, not the library's internals.
-    """
-
-    label = "Erreur"
-
-    def _render_traceback_(self) -> list[str]:
-        return [f"\x1b[1;31m{self.label}\x1b[0m", *(str(self).splitlines() or [""])]
 
 
 class LabValueError(DonneesError, ValueError):

@@ -113,6 +113,16 @@ def format_fr(value, decimals: int = 1, unit: str = "", *, missing: str = "—")
     return f"{text}\u00a0{unit}" if unit else text
 
 
+def choices_fr(values, decimals: int = 1, *, including=None) -> list[tuple[str, float]]:
+    """(label, value) pairs for a widget of choices, labels written the French way: a slider of
+    weights is `widgets.SelectionSlider(options=choices_fr([0, 0.5, 1, 1.5, 2]), value=1)`, which
+    shows « 1,5 » where a FloatSlider would show « 1.50 » (its readout knows no decimal comma).
+    `including`: a value that must be among the choices (the one a participant wrote in the
+    parameters cell), added in its place."""
+    chosen = sorted(set(values) | ({including} if including is not None and not pd.isna(including) else set()))
+    return [(format_fr(v, decimals), v) for v in chosen]
+
+
 #: Population shares at which Filosofi publishes the income distribution (D1, Q1, median, Q3, D9).
 FILOSOFI_POINTS = {"D1": 0.10, "Q1": 0.25, "Q2": 0.50, "Q3": 0.75, "D9": 0.90}
 

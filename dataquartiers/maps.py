@@ -86,6 +86,29 @@ def _tooltip(fields: dict[str, str] | None):
                                  localize=True, sticky=True)
 
 
+def _tooltip_fields(gdf, tooltip: dict[str, str] | None):
+    """The frame and the tooltip with every number written the French way (`format_fr`).
+
+    Why: Leaflet shows a property as JSON gives it (`1.0`, `45.31234`) or, localised, in the
+    language of the reader's browser, not the book's. A numeric column of the tooltip is shown
+    through a text copy, « <column> (info-bulle) »: no decimals when every value is whole, one
+    otherwise; the numeric column stays for the colours."""
+    if not tooltip:
+        return gdf, tooltip
+    out, fields = gdf, {}
+    for column, alias in tooltip.items():
+        values = gdf[column] if column in gdf.columns and column != gdf.geometry.name else None
+        if values is None or pd.api.types.is_bool_dtype(values) or not pd.api.types.is_numeric_dtype(values):
+            fields[column] = alias
+            continue
+        numbers = pd.to_numeric(values, errors="coerce").astype("float64")
+        decimals = 0 if (numbers.dropna() % 1 == 0).all() else 1
+        shown = f"{column} (info-bulle)"
+        out = out.assign(**{shown: numbers.map(lambda v, d=decimals: format_fr(v, d))})
+        fields[shown] = alias
+    return out, fields
+
+
 def _geojson_data(gdf) -> dict:
     """GeoJSON of a GeoDataFrame in WGS84, with missing values as null (valid JSON)."""
     return json.loads(gdf.to_crs(4326).to_json(na="null", drop_id=True))
@@ -97,6 +120,7 @@ def outline_layer(m: folium.Map, gdf, *, name: str, tooltip: dict[str, str] | No
     style = {"color": colour, "weight": weight, "fillOpacity": 0.0}
     if dash:
         style["dashArray"] = dash
+    gdf, tooltip = _tooltip_fields(gdf, tooltip)
     folium.GeoJson(_geojson_data(gdf), name=name, style_function=lambda _f: style,
                    tooltip=_tooltip(tooltip)).add_to(m)
     return m
@@ -148,7 +172,8 @@ def choropleth_layer(m: folium.Map, gdf, column: str, *, name: str, classes: Cla
                      tooltip: dict[str, str] | None = None, opacity: float = 0.75) -> Classes:
     """Colour polygons by `column`; returns the classes so the legend can say them."""
     classes = classes or quantile_classes(gdf[column])
-    data = _geojson_data(gdf[[column, *(tooltip or {}), "geometry"]].loc[:, lambda d: ~d.columns.duplicated()])
+    gdf, tooltip = _tooltip_fields(gdf, tooltip)
+    data = _geojson_data(gdf[[column, *(tooltip or {}), gdf.geometry.name]].loc[:, lambda d: ~d.columns.duplicated()])
 
     def style(feature):
         return {"fillColor": classes.colour_of(feature["properties"].get(column)),
@@ -254,6 +279,7 @@ def point_layer(m: folium.Map, gdf, *, name: str, colour: str = "#6a3d9a", radiu
     if not (gdf.geometry.geom_type == "Point").all():
         raise LabValueError(f"point_layer « {name} » : chaque géométrie doit être un point "
                            f"(trouvé : {', '.join(sorted(set(gdf.geom_type)))})")
+    gdf, tooltip = _tooltip_fields(gdf, tooltip)
     columns = [c for c in dict.fromkeys(tooltip or {}) if c != gdf.geometry.name]
     data = _geojson_data(gdf[[*columns, gdf.geometry.name]])
     style = {"color": "#333333", "weight": 0.8, "fillColor": colour, "fillOpacity": 0.85}

@@ -56,7 +56,7 @@ def find_small_counts(df: pd.DataFrame, count_columns: Iterable[str],
 
 
 def format_count(value: float) -> str:
-    """A count as a message shows it: 4, 10,6 (French decimal comma)."""
+    """A count as a message shows it: 4, 10,6 (the book's one formatter, `format_fr`)."""
     return format_fr(value, 0 if float(value).is_integer() else 1)
 
 
