@@ -521,7 +521,7 @@ def test_lab_page_section(charter):
     for pid in charter.principle_ids:
         assert " ".join(lab.data["principles"][pid]["justification"].split())[:60] in text.replace("\u202f", " ").replace("\u00a0", " ")
     assert "licence non vérifiée" in text
-    assert "22 novembre 2026" in text
+    assert "30 novembre 2026" in text
     assert refs(section)["« Limites »"] == "ethics-limits-prise-en-main"
     all_ids = [i for n in document.findall(nodes.Element) for i in n["ids"]]
     assert len(all_ids) == len(set(all_ids))
