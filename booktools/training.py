@@ -30,6 +30,7 @@ import argparse
 import json
 import re
 import sys
+import textwrap
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -317,8 +318,7 @@ def lab_text(notebook: Path) -> LabText:
             exercises = [m.group(1).strip() for m in re.finditer(r"^\d+\.\s+(.*(?:\n {2,}\S.*)*)", before, re.M)]
             solution = after.split("\n```", 1)[0] if after else ""
             for block in re.finditer(r"~~~python\n(.*?)~~~", solution, re.S):
-                code.append("\n".join(line[3:] if line.startswith("   ") else line
-                                      for line in block.group(1).splitlines()))
+                code.append(textwrap.dedent(block.group(1)))  # the admonition's indent, as a whole
             break
     return LabText(notebook.stem, notebooks.title(nb, notebook.stem), parse_duration(full), sections, exercises,
                    solution, code)
