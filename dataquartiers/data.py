@@ -192,7 +192,7 @@ SUBCOMMUNAL = ("qpv", "iris", "carreau_200m", "point", "menage")
 TERRITORY_LEVELS = ("commune", "iris", "departement", "region", "epci")
 QPV_GEOGRAPHIES = ("2015", "2024")
 _HINTS = {
-    "licenses": " (chaque fichier nomme sa licence, par exemple [{\"name\": \"etalab-2.0\", "
+    "licenses": " (chaque fichier nomme sa licence, par exemple [{\"name\": \"LO-FR-2.0\", "
                 "\"title\": \"Licence Ouverte 2.0\"}])",
     "licence_status": " (verified ou unverified)",
     "granularity": " (" + ", ".join(GRANULARITIES) + ")",
@@ -214,7 +214,7 @@ def check_resource(res: dict) -> list[str]:
     if licenses not in (None, "", []):
         if not isinstance(licenses, list) or not all(isinstance(li, dict) and li.get("name") for li in licenses):
             problems.append(f"{where} : le champ « licenses » doit être une liste d'objets avec un « name » "
-                            "(identifiant SPDX ou nom exact de la licence)")
+                            "(identifiant de l'Open Definition, par exemple LO-FR-2.0, CC-BY-4.0, ODbL-1.0)")
     status = res.get("licence_status")
     if status not in (None, "") and status not in LICENCE_STATUSES:
         problems.append(f"{where} : le champ « licence_status » vaut « {status} », attendu : "
@@ -733,7 +733,7 @@ OWN_DATA_RECIPE = """\
      "title": "Dijon : contours des quartiers prioritaires 2015",
      "description": "Les quartiers prioritaires de Dijon, géographie 2015.",
      "producer": "ANCT",
-     "licenses": [{"name": "etalab-2.0", "title": "Licence Ouverte 2.0"}],
+     "licenses": [{"name": "LO-FR-2.0", "title": "Licence Ouverte 2.0"}],
      "licence_status": "verified",
      "vintage": "QPV 2015",
      "granularity": "qpv",

@@ -33,7 +33,7 @@ from .data import DonneesError, UnknownTerritoryError
 
 #: A QPV belongs to a commune (or arrondissement) where at least this share of its surface lies.
 MIN_SHARE_IN_COMMUNE = 0.01
-LICENCE = {"name": "etalab-2.0", "title": "Licence Ouverte 2.0", "path": "https://www.etalab.gouv.fr/licence-ouverte-open-licence/"}
+LICENCE = {"name": "LO-FR-2.0", "title": "Licence Ouverte 2.0", "path": "https://www.etalab.gouv.fr/licence-ouverte-open-licence/"}
 CODES_FIELD = {"name": "codes_communes", "type": "string", "title": "Codes des communes et arrondissements (COG) du quartier",
                "description": "Séparés par une espace : les communes (et arrondissements) où se trouve au moins 1 % "
                               "de la surface du quartier, d'après les contours IRIS du pack."}

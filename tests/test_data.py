@@ -3,6 +3,7 @@ reduced bundles, bad inputs with clear errors, reproducible synthetic tables, th
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 from pathlib import Path
@@ -72,6 +73,28 @@ def test_frictionless_validates_the_data_package():
     report = validate(str(DATASETS / "datapackage.json"))
     errors = report.flatten(["taskNumber", "rowNumber", "fieldName", "type", "note"])
     assert report.valid, f"frictionless validate datasets/datapackage.json: {errors[:10]}"
+
+
+#: The licence ids of the Open Definition (okfn/licenses, copied: see its README).
+OPEN_DEFINITION_IDS = {row["id"] for row in csv.DictReader(
+    (REPO / "tests" / "fixtures" / "opendefinition" / "licences.csv").open(encoding="utf-8"))}
+
+
+@pytest.mark.parametrize("folder", [DATASETS, MINI], ids=["datasets", "mini"])
+def test_licences_are_open_definition_ids_with_their_address_and_title(folder):
+    """Frictionless: a licence's `name` is an Open Definition id; ours also give the licence's
+    address and its French title, which the pages, the zips and the atlas show."""
+    pkg = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
+    licences = pkg["licenses"] + [li for r in pkg["resources"] for li in r["licenses"]]
+    assert {li["name"] for li in licences} <= OPEN_DEFINITION_IDS
+    assert all(li["path"].startswith("https://") and li["title"] for li in licences)
+    assert {"etalab-2.0", "public-domain"}.isdisjoint(li["name"] for li in licences)
+
+
+def test_territory_packs_name_their_licence_by_its_open_definition_id():
+    from dataquartiers.territory import LICENCE
+
+    assert LICENCE["name"] == "LO-FR-2.0" and LICENCE["name"] in OPEN_DEFINITION_IDS
 
 
 def test_every_resource_is_fully_described():
