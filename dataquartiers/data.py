@@ -714,9 +714,10 @@ def iris_poverty_gap(filosofi: pd.DataFrame | None = None) -> pd.DataFrame:
 
 # --- a participant's own data -------------------------------------------------------------------
 
-#: The recipe of a lab's LISEZMOI (booktools/bundles.py puts it there): how a participant adds their
-#: own file to the data package. `tests/test_own_data.py` follows it word for word (the JSON below
-#: is declared as written, then a lab runs on it).
+#: The recipe of a lab's LISEZMOI (booktools/bundles.py puts it there, through the template
+#: booktools/templates/lisezmoi-lab.md.j2): how a participant adds their own file to the data
+#: package. `tests/test_own_data.py` follows it word for word (the JSON below is declared as
+#: written, then a lab runs on it).
 OWN_DATA_RECIPE = """\
 1. Copiez votre fichier dans le dossier `datasets/` : un tableau CSV (UTF-8, séparé par des virgules)
    ou des contours GeoJSON en longitudes et latitudes (WGS84).
@@ -760,8 +761,10 @@ OWN_DATA_RECIPE = """\
    - une licence dont vous n'êtes pas sûr : `"licence_status": "unverified"` et une `licence_note`
      qui dit ce qui reste à vérifier.
 3. Relancez le lab avec votre `TERRITOIRE` : des contours sont trouvés tout seuls ; un tableau se lit
-   avec `load("qpv_dijon", territory=TERRITOIRE)`. Un champ manquant ou mal rempli donne un message
-   qui nomme le fichier, la ressource et le champ.
+   avec `load("qpv_dijon", territory=TERRITOIRE)`, qui garde les lignes dont `territory.field` porte
+   ce code : une commune à arrondissements les contient tous ; un code d'arrondissement (13201,
+   69388) ne garde que ce qui le concerne. Un champ manquant ou mal rempli donne un message qui nomme
+   le fichier, la ressource et le champ.
 
 Sur un ordinateur connecté à Internet, `make_pack("<code>")` (module `dataquartiers.territory`)
 télécharge et déclare d'un coup les contours des IRIS et des quartiers prioritaires 2024 d'une
