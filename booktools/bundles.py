@@ -17,7 +17,6 @@ fails there.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import subprocess
@@ -30,6 +29,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from dataquartiers import PACKAGE_DIR, data
+from dataquartiers.cli import ArgumentParser
 
 from . import REPO_DIR, TOOLS_DIR, notebooks
 from .buildcache import build_cache_dir, inputs_digest, is_unchanged, remember
@@ -383,8 +383,8 @@ def fetch_wheelhouse(dest: Path = WHEELHOUSE, repo: Path = REPO_DIR, extra: list
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m booktools.bundles",
-                                     description="Les zips des labs (un par lab), faits à partir du livre construit.")
+    parser = ArgumentParser(prog="python -m booktools.bundles",
+                            description="Les zips des labs (un par lab), faits à partir du livre construit.")
     sub = parser.add_subparsers(dest="commande")
     build = sub.add_parser("zips", help="écrire le zip de chaque lab (par défaut)")
     build.add_argument("--site", type=Path, default=REPO_DIR / "_build" / "html",

@@ -22,13 +22,13 @@ what they are). A second run uses the cache: no network needed.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from datetime import date
 from pathlib import Path
 
 from . import data, fetch
+from .cli import ArgumentParser
 from .data import DonneesError, UnknownTerritoryError
 
 #: A QPV belongs to a commune (or arrondissement) where at least this share of its surface lies.
@@ -241,7 +241,7 @@ def check_pack(target: Path, folder: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m dataquartiers.territory",
         description="Fait le pack d'un territoire (contours des QPV 2024 et des IRIS, téléchargés chez l'ANCT et "
                     "l'IGN) et l'ajoute au paquet de données que lisent les labs. Demande Internet la première fois.")

@@ -223,5 +223,6 @@ def test_the_command_line_speaks_french():
     assert not re.search(r"\b(usage|show this help|positional arguments)\b", run.stdout)
     wrong = subprocess.run([sys.executable, "-m", "booktools.catalogue", "nouveau"], capture_output=True, text=True,
                            timeout=60, cwd=REPO)
-    assert wrong.returncode == 2 and "commande incomplète ou inconnue (reçu : nouveau)" in wrong.stderr
+    assert wrong.returncode == 2 and ("erreur : argument commande : choix inconnu : 'nouveau' (au choix : 'check', "
+                                      "'new', 'templates', 'export', 'bench') (voir --help)") in wrong.stderr
     assert "invalid choice" not in wrong.stderr
