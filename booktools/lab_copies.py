@@ -266,7 +266,8 @@ def rewrite_target(href: str, ctx: Context) -> str:
     stem, suffix = posixpath.splitext(repo_path)
     if suffix in (".md", ".ipynb", ".rst") and stem in ctx.links.docs:
         uri = ctx.links.docs[stem][0] + fragment
-    elif suffix == ".html" and (ctx.links.site_dir / repo_path).is_file():
+    elif suffix == ".html" and ((ctx.links.site_dir / repo_path).is_file() or repo_path in ctx.links._pages_to_come()):
+        # a catalogue source's page is written at the end of the build, maybe after this copy
         uri = repo_path + fragment
     elif suffix == "" and repo_path in ctx.links.docs:
         uri = ctx.links.docs[repo_path][0] + fragment
