@@ -24,7 +24,8 @@ FRENCH = {
     "unrecognized arguments: %s": "arguments non reconnus : %s",
     "argument %(argument_name)s: %(message)s": "argument %(argument_name)s : %(message)s",
     "invalid choice: %(value)r (choose from %(choices)s)": "choix inconnu : %(value)r (au choix : %(choices)s)",
-    "unknown parser %(parser_name)r (choices: %(choices)s)": "commande inconnue : %(parser_name)r (au choix : %(choices)s)",
+    "unknown parser %(parser_name)r (choices: %(choices)s)":
+        "commande inconnue : %(parser_name)r (au choix : %(choices)s)",
     "invalid %(type)s value: %(value)r": "valeur invalide (attendu : %(type)s) : %(value)r",
     "expected one argument": "une valeur attendue",
     "expected at most one argument": "une valeur au plus attendue",
