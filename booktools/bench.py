@@ -1,4 +1,4 @@
-"""`make bench`: build, load and test figures, printed as a table (medians of several runs).
+"""`make bench`: build, load and test figures, printed as a table in French (medians of several runs).
 
 Targets (not tests, which would flake on a busy machine): clean build < 60 s, no-change rebuild
 < 10 s, one-lab edit < 20 s, `make test-fast` < 60 s, `make test` < 15 min. The book is copied
@@ -10,7 +10,6 @@ into a temporary folder for the build figures so they never touch the working tr
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import shutil
@@ -22,6 +21,9 @@ import time
 from pathlib import Path
 
 import nbformat
+
+from dataquartiers.cli import ArgumentParser
+from dataquartiers.indicators import format_fr
 
 REPO = Path(__file__).resolve().parent.parent
 JB = str(Path(sys.executable).parent / "jupyter-book")
@@ -35,7 +37,7 @@ def _timed(cmd: list[str], cwd: Path) -> float:
     proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed:\n{(proc.stdout + proc.stderr)[-3000:]}")
+        raise RuntimeError(f"{' '.join(cmd)} a échoué :\n{(proc.stdout + proc.stderr)[-3000:]}")
     return elapsed
 
 
@@ -73,16 +75,24 @@ def build_figures(runs: int = RUNS) -> list[tuple[str, str, str]]:
             _edit_lab(book, i)
             lab.append(_timed(build, book))
             gate.append(_timed(build[:2] + ["--all"] + build[2:], book))
-    med = lambda xs: f"{statistics.median(xs):.1f} s"  # noqa: E731
+    med = lambda xs: seconds(statistics.median(xs))  # noqa: E731
     rows += [
-        ("clean build (empty cache)", med(clean), "< 60 s"),
-        ("no-change rebuild", med(nochange), "< 10 s"),
-        ("rebuild after editing one chapter", med(chapter), ""),
-        ("rebuild after editing one lab code cell", med(lab), "< 20 s"),
-        ("build gate --all, warm cache", med(gate), ""),
-        ("size of the built site", f"{size / 1e6:.1f} MB", ""),
+        ("construction à neuf (cache vide)", med(clean), "< 60 s"),
+        ("reconstruction sans changement", med(nochange), "< 10 s"),
+        ("reconstruction après un chapitre modifié", med(chapter), ""),
+        ("reconstruction après une cellule de lab modifiée", med(lab), "< 20 s"),
+        ("construction de contrôle --all, cache chaud", med(gate), ""),
+        ("taille du site construit", megabytes(size), ""),
     ]
     return rows
+
+
+def seconds(value: float, decimals: int = 1) -> str:
+    return format_fr(value, decimals, "s")
+
+
+def megabytes(size: float) -> str:
+    return format_fr(size / 1e6, 1, "Mo")
 
 
 def _median_time(fn, runs: int) -> float:
@@ -100,10 +110,11 @@ def dataset_figures(runs: int = RUNS) -> list[tuple[str, str, str]]:
 
     rows = []
     for name in sorted(data.resources()):
-        rows.append((f"load('{name}')", f"{_median_time(lambda: data.load(name), runs) * 1000:.0f} ms", ""))
+        rows.append((f"load('{name}')", format_fr(_median_time(lambda: data.load(name), runs) * 1000, 0, "ms"), ""))
     filosofi = data.load("filosofi_iris_2018")
-    seconds = _median_time(lambda: data.iris_poverty_gap(filosofi), max(runs, 5))
-    rows.append((f"poverty gap over {len(filosofi):,} IRIS (Filosofi 2018)", f"{seconds * 1000:.0f} ms", "< 1 s"))
+    elapsed = _median_time(lambda: data.iris_poverty_gap(filosofi), max(runs, 5))
+    rows.append((f"écart de pauvreté sur {format_fr(len(filosofi), 0)} IRIS (Filosofi 2018)",
+                 format_fr(elapsed * 1000, 0, "ms"), "< 1 s"))
     return rows
 
 
@@ -115,7 +126,7 @@ def lab_figures(runs: int = RUNS) -> list[tuple[str, str, str]]:
     for path in sorted((REPO / "labs").glob("*.ipynb")):
         def run():
             run_notebook(nbformat.read(path, as_version=4), path.parent, where=path.name)
-        rows.append((f"run lab {path.stem}", f"{_median_time(run, runs):.1f} s", "< 30 s"))
+        rows.append((f"exécution du lab {path.stem}", seconds(_median_time(run, runs)), "< 30 s"))
     return rows
 
 
@@ -135,13 +146,25 @@ def lab_city_figures(runs: int = RUNS) -> list[tuple[str, str, str]]:
                 cell.source += f"\nTERRITOIRE = {commune!r}"
                 NotebookClient(nb, timeout=600, kernel_name="python3",
                                resources={"metadata": {"path": str(path.parent)}}).execute()
-            rows.append((f"run lab {path.stem} on {city} ({commune})", f"{_median_time(run, runs):.1f} s", "< 30 s"))
+            rows.append((f"exécution du lab {path.stem} à {city} ({commune})", seconds(_median_time(run, runs)),
+                         "< 30 s"))
     return rows
 
 
 #: The pytest arguments of `make test-fast` and `make test` (Makefile), run here without the
 #: set-up step the Make targets start with.
 TEST_TIERS = {"make test-fast": ["tests", "--fast"], "make test": ["tests"]}
+
+
+#: pytest's words in its summary line, in French.
+PYTEST_WORDS = {"passed": "réussis", "failed": "en échec", "skipped": "sautés", "deselected": "désélectionnés",
+                "xfailed": "échecs attendus", "xpassed": "réussites inattendues", "warnings": "avertissements",
+                "warning": "avertissement", "errors": "erreurs", "error": "erreur"}
+
+
+def _french_summary(summary: str) -> str:
+    """« 287 passed, 95 deselected » → « 287 réussis, 95 désélectionnés »."""
+    return re.sub(r"\b(\w+)\b", lambda m: PYTEST_WORDS.get(m.group(1), m.group(1)), summary)
 
 
 def test_figures(runs: int = int(os.environ.get("BENCH_TEST_RUNS", "1"))) -> list[tuple[str, str, str]]:
@@ -158,11 +181,11 @@ def test_figures(runs: int = int(os.environ.get("BENCH_TEST_RUNS", "1"))) -> lis
             # pytest's last line: "287 passed, 95 deselected in 33.28s"
             found = [m.group(1) for line in proc.stdout.splitlines()
                      if (m := re.match(r"=*\s*(\d+ (?:passed|failed|errors?|skipped|deselected).*?) in [\d.]+s", line))]
-            summary = found[-1] if found else "no summary"
+            summary = _french_summary(found[-1]) if found else "pas de résumé"
             if proc.returncode:
-                summary += f", exit status {proc.returncode}"
+                summary += f", code de sortie {proc.returncode}"
         target = "< 60 s" if "fast" in name else "< 15 min"
-        rows.append((f"{name} ({summary})"[:80], f"{statistics.median(times):.0f} s", target))
+        rows.append((f"{name} ({summary})"[:80], seconds(statistics.median(times), 0), target))
     return rows
 
 
@@ -171,7 +194,7 @@ def catalogue_figures(runs: int = RUNS) -> list[tuple[str, str, str]]:
     from .catalogue.bench import bench_build
 
     extra = statistics.median(bench_build(2000)["extra_seconds"] for _ in range(runs))
-    return [("catalogue pages: 2,000 entries vs the real ones", f"+{extra:.1f} s", "< +30 s")]
+    return [("pages du catalogue : 2 000 fiches contre les vraies", f"+{seconds(extra)}", "< +30 s")]
 
 
 def lite_figures(runs: int = RUNS) -> list[tuple[str, str, str]]:
@@ -186,14 +209,14 @@ def lite_figures(runs: int = RUNS) -> list[tuple[str, str, str]]:
 
     site = REPO / "_build" / "html"
     if not (site / lite.LITE_DIR / "jupyter-lite.json").exists():
-        return [("JupyterLite figures", "skipped", "run `make site` first")]
+        return [("mesures de JupyterLite", "non faites", "lancez d'abord `make site`")]
     sizes = lite.site_sizes(site)
-    rows = [("size of the built site (with lite and zips)", f"{sizes['site'] / 1e6:.1f} MB", ""),
-            ("size of the JupyterLite part", f"{sizes['lite'] / 1e6:.1f} MB", ""),
-            ("size of the lab zips", f"{sizes['bundles'] / 1e6:.1f} MB", "")]
+    rows = [("taille du site construit (avec JupyterLite et les zips)", megabytes(sizes["site"]), ""),
+            ("taille de la partie JupyterLite", megabytes(sizes["lite"]), ""),
+            ("taille des zips des labs", megabytes(sizes["bundles"]), "")]
     lab = "labs/prise-en-main.ipynb"
     ui = statistics.median(lite.measure_startup(site, lab).ui_ready_s for _ in range(runs))
-    rows.append(("page load → JupyterLite UI ready", f"{ui:.1f} s", ""))
+    rows.append(("chargement de la page → interface JupyterLite prête", seconds(ui), ""))
     sys.path.insert(0, str(REPO / "tests"))
     try:
         import pyodide_partial
@@ -204,13 +227,13 @@ def lite_figures(runs: int = RUNS) -> list[tuple[str, str, str]]:
             report = offline_kit.build_kit(site, work / "out", pyodide=str(work / "pyodide"), partial=True,
                                            cache_dir=work / "cache")
             kit = offline_kit.kit_sizes(Path(report.folder))
-            rows += [("test offline kit (partial Pyodide): folder", f"{kit['kit'] / 1e6:.1f} MB", ""),
-                     ("test offline kit (partial Pyodide): zip", f"{kit['kit_archive'] / 1e6:.1f} MB", "")]
+            rows += [("kit hors ligne de test (Pyodide partiel) : dossier", megabytes(kit["kit"]), ""),
+                     ("kit hors ligne de test (Pyodide partiel) : zip", megabytes(kit["kit_archive"]), "")]
             times = lite.measure_startup(Path(report.folder) / "site", lab, kernel_timeout_s=180)
-            rows.append(("test kit: page load → kernel idle", f"{times.kernel_idle_s:.1f} s"
-                         if times.kernel_idle_s else "not reached", ""))
+            rows.append(("kit de test : chargement de la page → noyau prêt", seconds(times.kernel_idle_s)
+                         if times.kernel_idle_s else "non atteint", ""))
     except Exception as err:  # the kit needs registries for its pure wheels: say why it is absent
-        rows.append(("test offline kit", "not measured", f"{type(err).__name__}: {err}"[:80]))
+        rows.append(("kit hors ligne de test", "non mesuré", f"{type(err).__name__} : {err}"[:80]))
     finally:
         sys.path.remove(str(REPO / "tests"))
     return rows
@@ -229,7 +252,7 @@ def pyodide_figures(runs: int = 1) -> list[tuple[str, str, str]]:
     first cell that imports or uses pandas. Medians of `runs` page loads (BENCH_PYODIDE_RUNS)."""
     site = REPO / "_build" / "html"
     if not (site / "objects.inv").exists():
-        return [("real Pyodide figures", "skipped", "run `make site` first")]
+        return [("mesures dans un vrai Pyodide", "non faites", "lancez d'abord `make site`")]
     sys.path.insert(0, str(REPO / "tests"))
     try:
         import pyodide_real
@@ -238,12 +261,12 @@ def pyodide_figures(runs: int = 1) -> list[tuple[str, str, str]]:
         from .lab_copies import BookLinks, site_address
 
         if pyodide_real.ready():
-            return [("real Pyodide figures", "skipped", pyodide_real.ready()[:80])]
+            return [("mesures dans un vrai Pyodide", "non faites", pyodide_real.ready()[:80])]
         runs = int(os.environ.get("BENCH_PYODIDE_RUNS", runs))
         rows = []
         with tempfile.TemporaryDirectory(prefix="dq-bench-pyodide-") as tmp:
             info = pyodide_real.build_site(Path(tmp) / "site", BookLinks.of_site(site, site_address(REPO)))
-            rows.append(("Pyodide 0.27 harness: JupyterLite 0.6 build", f"{info['build_s']:.1f} s", ""))
+            rows.append(("banc Pyodide 0.27 : construction de JupyterLite 0.6", seconds(info["build_s"]), ""))
             with serve_folder(Path(tmp) / "site") as url:
                 for lab in sorted((REPO / "labs").glob("*.ipynb")):
                     idle, pandas = [], []
@@ -254,9 +277,10 @@ def pyodide_figures(runs: int = 1) -> list[tuple[str, str, str]]:
                             idle.append(result.kernel_idle_s)
                         if result.first_pandas_cell_s is not None:
                             pandas.append(result.first_pandas_cell_s)
-                    show = lambda xs: f"{statistics.median(xs):.1f} s" if xs else "not reached"  # noqa: E731
-                    rows.append((f"{lab.stem}: page load → kernel idle", show(idle), ""))
-                    rows.append((f"{lab.stem}: page load → first pandas cell done", show(pandas), ""))
+                    show = lambda xs: seconds(statistics.median(xs)) if xs else "non atteint"  # noqa: E731
+                    rows.append((f"{lab.stem} : chargement de la page → noyau prêt", show(idle), ""))
+                    rows.append((f"{lab.stem} : chargement de la page → première cellule pandas finie",
+                                 show(pandas), ""))
         return rows
     finally:
         sys.path.remove(str(REPO / "tests"))
@@ -281,20 +305,23 @@ def measure_name(measure) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     names = [measure_name(m) for m in MEASURES]
-    parser = argparse.ArgumentParser(prog="python -m booktools.bench", add_help=False,
-                                     description="Mesures du livre (médianes de BENCH_RUNS exécutions).")
-    parser._positionals.title, parser._optionals.title = "arguments", "options"
-    parser.add_argument("-h", "--help", action="help", help="affiche cette aide")
-    parser.add_argument("mesures", nargs="*", choices=names, metavar="mesure",
+    parser = ArgumentParser(prog="python -m booktools.bench",
+                            description="Mesures du livre (médianes de BENCH_RUNS exécutions).")
+    # no `choices=`: Python 3.11's argparse checks the empty list of a `nargs="*"` against them and
+    # refuses a bare `python -m booktools.bench` (« invalid choice: [] »)
+    parser.add_argument("mesures", nargs="*", metavar="mesure",
                         help=f"les mesures à faire, parmi : {', '.join(names)} (par défaut : toutes)")
     chosen = parser.parse_args(argv).mesures or names
-    print(f"Data & Quartiers bench — {os.cpu_count()} cores, medians of {RUNS} runs")
+    unknown = [name for name in chosen if name not in names]
+    if unknown:
+        parser.error(f"mesure inconnue : {', '.join(unknown)} (au choix : {', '.join(names)})")
+    print(f"Mesures de Data & Quartiers — {os.cpu_count()} cœurs, médianes de {RUNS} exécutions")
     width = 48
     for measure in MEASURES:
         if measure_name(measure) not in chosen:
             continue
         for name, value, target in measure():
-            print(f"{name:<{width}} {value:>12}  {('target ' + target) if target else ''}", flush=True)
+            print(f"{name:<{width}} {value:>12}  {('cible ' + target) if target else ''}", flush=True)
     return 0
 
 

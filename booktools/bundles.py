@@ -17,7 +17,6 @@ fails there.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import subprocess
@@ -30,6 +29,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from dataquartiers import PACKAGE_DIR, data
+from dataquartiers.cli import ArgumentParser
 
 from . import REPO_DIR, TOOLS_DIR, notebooks
 from .buildcache import build_cache_dir, inputs_digest, is_unchanged, remember
@@ -174,6 +174,8 @@ def _coverage(res: dict, datasets: Path) -> list[str]:
 
         delimiter = res.get("dialect", {}).get("delimiter", ",")
         values = set(pd.read_csv(path, sep=delimiter, usecols=[spec["field"]], dtype="string")[spec["field"]].dropna())
+    if spec.get("separator"):  # a cell may name several communes (a QPV across arrondissements)
+        values = {code for v in values for code in v.split(spec["separator"]) if code}
     if spec.get("derive") == "iris":
         values = {v[:5] for v in values}
     return sorted(values)
@@ -226,6 +228,7 @@ def readme(stem: str, nb: dict, package: dict, datasets: Path, needs: DataNeeds,
     return _templates().get_template("lisezmoi-lab.md.j2").render(
         stem=stem, title=notebooks.title(nb, stem), page_url=page_url, sizes=INSTALL_SIZES,
         parameters=notebooks.parameters(nb).rstrip(), covered=covered, licences=licences,
+        own_data_recipe=data.OWN_DATA_RECIPE,
         notes=[(name, resources[name]["licence_note"]) for name in needs.resources
                if name in resources and resources[name].get("licence_note")],
         synthetic=any(resources.get(name, {}).get("synthetic") for name in needs.resources))
@@ -380,8 +383,8 @@ def fetch_wheelhouse(dest: Path = WHEELHOUSE, repo: Path = REPO_DIR, extra: list
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m booktools.bundles",
-                                     description="Les zips des labs (un par lab), faits à partir du livre construit.")
+    parser = ArgumentParser(prog="python -m booktools.bundles",
+                            description="Les zips des labs (un par lab), faits à partir du livre construit.")
     sub = parser.add_subparsers(dest="commande")
     build = sub.add_parser("zips", help="écrire le zip de chaque lab (par défaut)")
     build.add_argument("--site", type=Path, default=REPO_DIR / "_build" / "html",

@@ -24,6 +24,8 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from dataquartiers.cli import ArgumentParser
+
 
 #: The cities of the trainings: (name, commune, intercommunality).
 TRAINING_CITIES = [("Dijon", "21231", "242100410"), ("Marseille", "13055", "200054807"),
@@ -255,7 +257,10 @@ def setup_sphinx(app) -> None:
     app.add_directive("lab-coverage", LabCoverage)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    ArgumentParser(prog="python -m booktools.coverage",
+                   description="Le tableau labs × villes de formation : ce que chaque lab couvre dans chaque "
+                               "ville, et pourquoi.").parse_args(argv)
     for row in coverage():
         print(f"{row.lab:<16} {row.city:<10} {row.level:<17} {row.status:<15} {row.reason}")
     return 0

@@ -1,12 +1,12 @@
 """The book's datasets page, generated from the data package at build time.
 
-`datasets/index.md` holds the page's introduction and a marker line (an HTML comment,
-`<!-- dq:datasets -->`); when Sphinx reads that page, `source-read` replaces the marker by one
-entry per resource of `datasets/datapackage.json`: description, producer, licence (with a
-warning when it is not verified), a "synthétique" badge, vintage, granularity, territory filter,
-columns, sources, provenance, and a download link. The `{download}` role makes Sphinx copy every
-file into the site (`_downloads/`), so the links work on the published site and offline.
-Registered by `booktools/book.py`.
+`datasets/index.md` holds the page's introduction and, where the list goes, the directive
+```` ```{datasets-package} ```` (visible in the source). It renders the data package of the page's
+folder (`datasets/datapackage.json`): a summary table, then one section per theme and one entry per
+resource: description, producer, licence (with a warning when it is not verified), a
+"synthétique" badge, vintage, granularity, territory filter, columns, sources, provenance, and a
+download link. The `{download}` role makes Sphinx copy every file into the site (`_downloads/`),
+so the links work on the published site and offline. Registered by `booktools/book.py`.
 """
 
 from __future__ import annotations
@@ -14,10 +14,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from docutils import nodes
+from docutils.statemachine import StringList
+from sphinx.util import logging
+from sphinx.util.docutils import SphinxDirective
+from sphinx.util.nodes import nested_parse_with_titles
+
 from dataquartiers import data
 from dataquartiers.indicators import format_fr
 
-MARKER = "<!-- dq:datasets -->"
+logger = logging.getLogger(__name__)
+DIRECTIVE = "datasets-package"
 
 #: Sections of the page, by the first folder of a resource's path.
 SECTIONS = [
@@ -183,13 +190,25 @@ def render(folder: Path | None = None) -> str:
     return "\n".join(out)
 
 
-def _source_read(app, docname: str, source: list[str]) -> None:
-    if MARKER not in source[0]:
-        return
-    folder = Path(app.srcdir) / Path(docname).parent
-    app.env.note_dependency(str(folder / "datapackage.json"))
-    source[0] = source[0].replace(MARKER, render(folder))
+class DatasetsPackageDirective(SphinxDirective):
+    """```{datasets-package}```: the resources of the data package in the page's folder, as
+    sections of the page (the headings it makes are the page's own: Sphinx lists them in the
+    page's table of contents, and `{ref}` reaches every `dataset-<name>` label)."""
+
+    def run(self) -> list[nodes.Node]:
+        folder = Path(self.env.srcdir) / Path(self.env.docname).parent
+        descriptor = folder / "datapackage.json"
+        self.env.note_dependency(str(descriptor))
+        try:
+            markdown = render(folder)
+        except data.DonneesError as err:  # a broken descriptor: a French warning, never a traceback
+            logger.warning(f"{self.env.doc2path(self.env.docname, False)} : directive « {DIRECTIVE} » : {err}",
+                           type="dataquartiers", subtype="datasets", location=(self.env.docname, self.lineno))
+            return []
+        container = nodes.container()
+        nested_parse_with_titles(self.state, StringList(markdown.splitlines(), source=self.env.docname), container)
+        return container.children
 
 
 def setup_sphinx(app) -> None:
-    app.connect("source-read", _source_read)
+    app.add_directive(DIRECTIVE, DatasetsPackageDirective)

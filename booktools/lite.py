@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dataquartiers import PACKAGE_DIR, data
+from dataquartiers.cli import ArgumentParser
 from dataquartiers.fetch import sha256_of
 
 from . import REPO_DIR, TOOLS_DIR, notebooks
@@ -600,10 +601,8 @@ def measure_startup(site_root: Path, notebook: str, *, kernel_timeout_s: float =
 
 
 def main(argv: list[str] | None = None) -> int:
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m booktools.lite",
-                                     description="Les labs dans le navigateur (JupyterLite) : outils de mise en place.")
+    parser = ArgumentParser(prog="python -m booktools.lite",
+                            description="Les labs dans le navigateur (JupyterLite) : outils de mise en place.")
     sub = parser.add_subparsers(dest="commande", required=True)
     sub.add_parser("fetch-wheels", help="télécharger les roues pur Python des labs pour le navigateur (make setup)")
     wheel = sub.add_parser("wheel", help="construire la roue du paquet dataquartiers")

@@ -26,7 +26,6 @@ lock (and from the dependencies of the others) and listed in the manifest. A rea
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -38,6 +37,7 @@ import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from dataquartiers.cli import ArgumentParser
 from dataquartiers.fetch import sha256_of
 
 from . import REPO_DIR, TOOLS_DIR, lab_copies, lite, notebooks
@@ -389,8 +389,8 @@ def kit_sizes(kit_dir: Path) -> dict[str, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m booktools.offline_kit",
-                                     description="Fabriquer le kit de formation hors ligne à partir du livre construit.")
+    parser = ArgumentParser(prog="python -m booktools.offline_kit",
+                            description="Fabriquer le kit de formation hors ligne à partir du livre construit.")
     parser.add_argument("--site", default=str(REPO_DIR / "_build" / "html"), help="le livre construit (défaut : _build/html)")
     parser.add_argument("--out", default=str(REPO_DIR / "_build" / "offline-kit"), help="où écrire le kit")
     parser.add_argument("--pyodide", default=None,

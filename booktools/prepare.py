@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from dataquartiers.cli import ArgumentParser
 from dataquartiers.secrecy import THRESHOLD
 
 from . import REPO_DIR, synthetic
@@ -554,14 +555,19 @@ STEPS = [admin_tables, admin_contours, arrondissements_contours, rennes_iris, qp
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    src = Path(argv[0]) if argv else DEFAULT_SOURCE
+    parser = ArgumentParser(prog="python -m booktools.prepare",
+                            description="Refaire les fichiers de datasets/ à partir des données ouvertes rassemblées "
+                                        "(mainteneurs ; la construction ne lit que datasets/).")
+    parser.add_argument("source", nargs="?", type=Path, default=DEFAULT_SOURCE, metavar="DOSSIER",
+                        help=f"le dossier des données ouvertes (défaut : {DEFAULT_SOURCE})")
+    src = parser.parse_args(argv).source
     if not src.is_dir():
-        print(f"prepare: source folder {src} not found (give the path to shared/opendata)", file=sys.stderr)
+        print(f"python -m booktools.prepare : dossier source {src} introuvable (donnez le chemin de shared/opendata)",
+              file=sys.stderr)
         return 1
     for step in STEPS:
         masked = step(src, TARGET)
-        print(f"{step.__name__}: done" + (f", {masked} small count(s) masked" if masked else ""))
+        print(f"{step.__name__} : fait" + (f", {masked} petit(s) effectif(s) masqué(s)" if masked else ""))
     return 0
 
 

@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from dataquartiers.indicators import format_fr
+
 from . import REPO_DIR
 from .headless import CHROMIUM, CHROMIUM_ARGS, KNOWN_PAGE_ERRORS, LOCAL_PREFIXES, serve_with
 from .site_publish import site_pages
@@ -318,16 +320,17 @@ def site_figures(site: Path = REPO_DIR / "_build" / "html") -> list[tuple[str, s
 
     site = Path(site)
     if not (site / "searchindex.js").exists():
-        return [("site weights", "skipped", "run `make site` first")]
+        return [("poids des pages", "non mesurés", "lancez d'abord `make site`")]
     labs = [rel for rel in site_pages(site) if rel.startswith("labs/") and (REPO_DIR / rel).with_suffix(".ipynb").exists()]
     rows = []
     for report in weigh(site, ["intro.html", "chapters/methode.html", *labs]):
-        target = "≤ 3 MB" if report.path.startswith("labs/") else "≤ 600 KB"
-        rows.append((f"page {report.path}: transferred (gzip)", f"{report.transferred / 1000:.0f} KB", target))
-        rows.append((f"page {report.path}: uncompressed", f"{report.uncompressed / 1000:.0f} KB", ""))
+        target = "≤ 3 Mo" if report.path.startswith("labs/") else "≤ 600 ko"
+        rows.append((f"page {report.path} : transférée (gzip)", format_fr(report.transferred / 1000, 0, "ko"), target))
+        rows.append((f"page {report.path} : décompressée", format_fr(report.uncompressed / 1000, 0, "ko"), ""))
     index = (site / "searchindex.js").read_bytes()
-    rows.append(("search index (searchindex.js)", f"{len(index) / 1000:.0f} KB", "smaller than 137 KB"))
-    rows.append(("search index, gzip", f"{len(_gzip.compress(index)) / 1000:.0f} KB", ""))
+    rows.append(("index de recherche (searchindex.js)", format_fr(len(index) / 1000, 0, "ko"), "moins de 137 ko"))
+    rows.append(("index de recherche, gzip", format_fr(len(_gzip.compress(index)) / 1000, 0, "ko"), ""))
     search = weigh(site, ["search.html?q=fragilite"])[0]
-    rows.append(("search « fragilite »: all it downloads (gzip)", f"{search.transferred / 1000:.0f} KB", ""))
+    rows.append(("recherche « fragilite » : tout ce qu'elle télécharge (gzip)",
+                 format_fr(search.transferred / 1000, 0, "ko"), ""))
     return rows

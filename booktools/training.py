@@ -26,7 +26,6 @@ and null; everything else stays text (`09:00` is not 540, `2026-03-12` is not a 
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import sys
@@ -37,6 +36,9 @@ from pathlib import Path
 
 import yaml
 from jsonschema import Draft202012Validator
+
+from dataquartiers.cli import ArgumentParser
+from dataquartiers.data import package as data_package
 
 from . import REPO_DIR, TOOLS_DIR, notebooks
 
@@ -733,9 +735,9 @@ def method_chapters(root: Path) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m booktools.training",
-                                     description="Vérifier les fichiers de la formation (sessions, notes d'animation, "
-                                                 "quiz, modèles, profils).")
+    parser = ArgumentParser(prog="python -m booktools.training",
+                            description="Vérifier les fichiers de la formation (sessions, notes d'animation, "
+                                        "quiz, modèles, profils).")
     sub = parser.add_subparsers(dest="commande", required=True)
     check = sub.add_parser("check", help="vérifier tous les fichiers de la formation")
     check.add_argument("--root", type=Path, default=REPO_DIR, help="racine du livre (défaut : le dépôt)")

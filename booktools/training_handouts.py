@@ -19,7 +19,6 @@ A machine without Chromium cannot make them: the handouts page then says so in p
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import html as html_lib
 import os
@@ -31,6 +30,8 @@ from pathlib import Path
 
 from jinja2 import Environment, select_autoescape
 from markdown_it import MarkdownIt
+
+from dataquartiers.cli import ArgumentParser
 
 from . import REPO_DIR, notebooks
 from . import training as tr
@@ -292,8 +293,8 @@ def setup_sphinx(app) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m booktools.training_handouts",
-                                     description="Faire les fiches PDF des labs et le PDF du livre à partir du site construit.")
+    parser = ArgumentParser(prog="python -m booktools.training_handouts",
+                            description="Faire les fiches PDF des labs et le PDF du livre à partir du site construit.")
     parser.add_argument("--site", type=Path, default=REPO_DIR / "_build" / "html", help="le site construit (défaut : _build/html)")
     parser.add_argument("--sans-livre", action="store_true", help="seulement les fiches des labs")
     args = parser.parse_args(argv)

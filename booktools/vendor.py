@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 from dataquartiers import PACKAGE_DIR
+from dataquartiers.cli import ArgumentParser
 from dataquartiers.indicators import format_fr
 
 from . import REPO_DIR, TOOLS_DIR
@@ -121,7 +122,10 @@ def vendor(node_modules: Path = NODE_MODULES, target: Path = VENDOR_DIR,
     return sorted(p for folder in (target, leaflet_target) for p in folder.rglob("*") if p.is_file())
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    ArgumentParser(prog="python -m booktools.vendor",
+                   description="Copier les fichiers front-end installés par npm (require.js, ipywidgets, MathJax, "
+                               "Leaflet) là où le livre et la bibliothèque les servent, sans CDN.").parse_args(argv)
     try:
         files = vendor()
     except FileNotFoundError as err:

@@ -180,7 +180,7 @@ SUBCOMMUNAL = ("qpv", "iris", "carreau_200m", "point", "menage")
 TERRITORY_LEVELS = ("commune", "iris", "departement", "region", "epci")
 QPV_GEOGRAPHIES = ("2015", "2024")
 _HINTS = {
-    "licenses": " (chaque fichier nomme sa licence, par exemple [{\"name\": \"etalab-2.0\", "
+    "licenses": " (chaque fichier nomme sa licence, par exemple [{\"name\": \"LO-FR-2.0\", "
                 "\"title\": \"Licence Ouverte 2.0\"}])",
     "licence_status": " (verified ou unverified)",
     "granularity": " (" + ", ".join(GRANULARITIES) + ")",
@@ -202,7 +202,7 @@ def check_resource(res: dict) -> list[str]:
     if licenses not in (None, "", []):
         if not isinstance(licenses, list) or not all(isinstance(li, dict) and li.get("name") for li in licenses):
             problems.append(f"{where} : le champ « licenses » doit être une liste d'objets avec un « name » "
-                            "(identifiant SPDX ou nom exact de la licence)")
+                            "(identifiant de l'Open Definition, par exemple LO-FR-2.0, CC-BY-4.0, ODbL-1.0)")
     status = res.get("licence_status")
     if status not in (None, "") and status not in LICENCE_STATUSES:
         problems.append(f"{where} : le champ « licence_status » vaut « {status} », attendu : "
@@ -713,9 +713,10 @@ def iris_poverty_gap(filosofi: pd.DataFrame | None = None) -> pd.DataFrame:
 
 # --- a participant's own data -------------------------------------------------------------------
 
-#: The recipe of a lab's LISEZMOI (booktools/bundles.py puts it there): how a participant adds their
-#: own file to the data package. `tests/test_own_data.py` follows it word for word (the JSON below
-#: is declared as written, then a lab runs on it).
+#: The recipe of a lab's LISEZMOI (booktools/bundles.py puts it there, through the template
+#: booktools/templates/lisezmoi-lab.md.j2): how a participant adds their own file to the data
+#: package. `tests/test_own_data.py` follows it word for word (the JSON below is declared as
+#: written, then a lab runs on it).
 OWN_DATA_RECIPE = """\
 1. Copiez votre fichier dans le dossier `datasets/` : un tableau CSV (UTF-8, séparé par des virgules)
    ou des contours GeoJSON en longitudes et latitudes (WGS84).
@@ -732,7 +733,7 @@ OWN_DATA_RECIPE = """\
      "title": "Dijon : contours des quartiers prioritaires 2015",
      "description": "Les quartiers prioritaires de Dijon, géographie 2015.",
      "producer": "ANCT",
-     "licenses": [{"name": "etalab-2.0", "title": "Licence Ouverte 2.0"}],
+     "licenses": [{"name": "LO-FR-2.0", "title": "Licence Ouverte 2.0"}],
      "licence_status": "verified",
      "vintage": "QPV 2015",
      "granularity": "qpv",
@@ -759,8 +760,10 @@ OWN_DATA_RECIPE = """\
    - une licence dont vous n'êtes pas sûr : `"licence_status": "unverified"` et une `licence_note`
      qui dit ce qui reste à vérifier.
 3. Relancez le lab avec votre `TERRITOIRE` : des contours sont trouvés tout seuls ; un tableau se lit
-   avec `load("qpv_dijon", territory=TERRITOIRE)`. Un champ manquant ou mal rempli donne un message
-   qui nomme le fichier, la ressource et le champ.
+   avec `load("qpv_dijon", territory=TERRITOIRE)`, qui garde les lignes dont `territory.field` porte
+   ce code : une commune à arrondissements les contient tous ; un code d'arrondissement (13201,
+   69388) ne garde que ce qui le concerne. Un champ manquant ou mal rempli donne un message qui nomme
+   le fichier, la ressource et le champ.
 
 Sur un ordinateur connecté à Internet, `make_pack("<code>")` (module `dataquartiers.territory`)
 télécharge et déclare d'un coup les contours des IRIS et des quartiers prioritaires 2024 d'une

@@ -11,17 +11,23 @@ through its centroid, computed in Lambert-93 (a centroid computed in degrees is 
 Distances are straight lines ("as the crow flies"): no street, no bus line, no travel time.
 
 Everything is computed with shapely, pyproj and numpy: it runs under Pyodide (no GDAL, no
-thread, no network).
+thread, no network). GeoPandas (with shapely and pyproj) is imported by the functions that need
+it, not by the module: a lab that imports `geo` for a plain computation (`weighted_mean`) runs
+where GeoPandas is missing (tests/test_geo.py imports the module with GeoPandas blocked).
 """
 
 from __future__ import annotations
 
-import geopandas as gpd
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
-from shapely.geometry import Point
 
 from .data import LabKeyError, LabTypeError, LabValueError
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    from shapely.geometry import Point
 
 #: Lambert-93, the projection in which every distance of this module is measured (metres).
 LAMBERT_93 = "EPSG:2154"
@@ -29,6 +35,8 @@ WGS84 = "EPSG:4326"
 
 
 def _check_frame(gdf, what: str) -> None:
+    import geopandas as gpd
+
     if not isinstance(gdf, gpd.GeoDataFrame | gpd.GeoSeries):
         raise LabTypeError(f"{what} : il faut un GeoDataFrame, pas un {type(gdf).__name__}")
     if gdf.crs is None:
@@ -64,6 +72,8 @@ def points_from_lonlat(df: pd.DataFrame, lon: str = "longitude", lat: str = "lat
     if not (x.between(-180, 180).all() and y.between(-90, 90).all()):
         raise LabValueError(f"points_from_lonlat : « {lon} »/« {lat} » ne sont pas des longitudes/latitudes en degrés "
                            "(valeurs hors bornes) : colonnes inversées, ou déjà projetées ?")
+    import geopandas as gpd
+
     return gpd.GeoDataFrame(df.copy(), geometry=gpd.points_from_xy(x, y), crs=WGS84)
 
 
@@ -102,6 +112,9 @@ def weighted_centroid(gdf, weights) -> Point:
     if not known.any() or total == 0:
         raise LabValueError("weighted_centroid : la somme des poids est nulle (ou tous manquent) : pas de centre")
     x, y = (xy[known] * w[known, None]).sum(axis=0) / total
+    import geopandas as gpd
+    from shapely.geometry import Point
+
     point = gpd.GeoSeries([Point(x, y)], crs=LAMBERT_93).to_crs(gdf.crs)
     return point.iloc[0]
 
@@ -171,6 +184,8 @@ def polygon_of(points, polygons, column: str) -> pd.Series:
 
     NA for a point in no polygon. A point on the shared edge of two polygons takes the first one.
     """
+    import geopandas as gpd
+
     _check_frame(polygons, "polygon_of (polygons)")
     if column not in polygons.columns:
         raise LabKeyError(f"polygon_of : pas de colonne « {column} » dans les polygones "
@@ -194,6 +209,8 @@ def within_polygons(points, polygons) -> pd.Series:
 
 def count_in_polygons(points, polygons) -> pd.Series:
     """How many points fall inside each polygon (indexed like the polygons)."""
+    import geopandas as gpd
+
     _check_frame(polygons, "count_in_polygons (polygons)")
     _check_frame(points, "count_in_polygons (points)")
     pts = gpd.GeoDataFrame(geometry=_points(points, "count_in_polygons (points)").to_numpy(),

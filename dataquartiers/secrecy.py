@@ -15,7 +15,6 @@ file, column and row of each small count and exits with status 1 if there is one
 
 from __future__ import annotations
 
-import argparse
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import Iterable
 
 import pandas as pd
 
+from .cli import ArgumentParser
 from .data import DonneesError, LabKeyError
 from .indicators import format_fr
 
@@ -148,10 +148,10 @@ def check_shipped(folder: Path | None = None) -> list[ShippedSmallCount]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m dataquartiers.secrecy",
-                                     description="Secret statistique : aucun effectif de personnes ou de ménages "
-                                                 "inférieur à 11.")
-    sub = parser.add_subparsers(dest="command", required=True, title="commandes")
+    parser = ArgumentParser(prog="python -m dataquartiers.secrecy",
+                            description="Secret statistique : aucun effectif de personnes ou de ménages "
+                                        "inférieur à 11.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="commande")
     check = sub.add_parser("check", help="vérifie chaque colonne d'effectifs des jeux de données livrés")
     check.add_argument("--datasets", type=Path, default=None, help="dossier qui contient datapackage.json")
     args = parser.parse_args(argv)

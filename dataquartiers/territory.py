@@ -22,18 +22,18 @@ what they are). A second run uses the cache: no network needed.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from datetime import date
 from pathlib import Path
 
 from . import data, fetch
+from .cli import ArgumentParser
 from .data import DonneesError, UnknownTerritoryError
 
 #: A QPV belongs to a commune (or arrondissement) where at least this share of its surface lies.
 MIN_SHARE_IN_COMMUNE = 0.01
-LICENCE = {"name": "etalab-2.0", "title": "Licence Ouverte 2.0", "path": "https://www.etalab.gouv.fr/licence-ouverte-open-licence/"}
+LICENCE = {"name": "LO-FR-2.0", "title": "Licence Ouverte 2.0", "path": "https://www.etalab.gouv.fr/licence-ouverte-open-licence/"}
 CODES_FIELD = {"name": "codes_communes", "type": "string", "title": "Codes des communes et arrondissements (COG) du quartier",
                "description": "Séparés par une espace : les communes (et arrondissements) où se trouve au moins 1 % "
                               "de la surface du quartier, d'après les contours IRIS du pack."}
@@ -241,7 +241,7 @@ def check_pack(target: Path, folder: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m dataquartiers.territory",
         description="Fait le pack d'un territoire (contours des QPV 2024 et des IRIS, téléchargés chez l'ANCT et "
                     "l'IGN) et l'ajoute au paquet de données que lisent les labs. Demande Internet la première fois.")

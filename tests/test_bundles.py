@@ -178,3 +178,37 @@ def test_bundle_runs_alone_in_a_fresh_virtualenv(notebook, site_bundles, fresh_v
     where = subprocess.run([str(fresh_venv / "bin" / "python"), "-c", "import dataquartiers; print(dataquartiers.__file__)"],
                            capture_output=True, text=True, cwd=folder, env=env).stdout
     assert str(fresh_venv) in where and str(REPO) not in where
+
+
+# --- the LISEZMOI, without a build ----------------------------------------------------------------
+
+def test_the_readme_gives_the_libraries_own_data_recipe_word_for_word():
+    """One text: the recipe the own-data test follows (dataquartiers.data.OWN_DATA_RECIPE) is the one
+    the zip's LISEZMOI prints; the template does not write a recipe of its own."""
+    from dataquartiers import data
+
+    notebook = REPO / "labs" / "non-recours-c2s.ipynb"
+    package = data.package(REPO / "datasets")
+    needs, _ = bundles.lab_data_needs(notebook, REPO, package)
+    nb = json.loads(notebook.read_text(encoding="utf-8"))
+    readme = bundles.readme(notebook.stem, nb, package, REPO / "datasets", needs, "https://exemple.org/lab.html")
+    assert data.OWN_DATA_RECIPE in readme
+    assert readme.count("datasets/datapackage.json` : ajoutez") == 1
+    template = (bundles.TOOLS_DIR / "templates" / "lisezmoi-lab.md.j2").read_text(encoding="utf-8")
+    assert "Déclarez" not in template and "déclarez-le" not in template
+    # where it speaks of territory codes, the recipe says what an arrondissement's code keeps
+    assert ("une commune à arrondissements les contient tous ; un code d'arrondissement (13201,\n   69388) ne garde "
+            "que ce qui le concerne") in readme
+    assert {data.resolve_territory(code, REPO / "datasets").kind for code in ("13201", "69388")} == {"arrondissement"}
+
+
+def test_the_readme_counts_each_commune_once_when_a_cell_names_several():
+    """A QPV across arrondissements names them all in one cell (territory `separator`): the LISEZMOI
+    lists the communes, never a cell as if it were one."""
+    from dataquartiers import data
+
+    res = data.resource("qpv2024_marseille", REPO / "datasets")
+    assert res["territory"].get("separator")
+    codes = bundles._coverage(res, REPO / "datasets")
+    assert codes and all(" " not in code and len(code) == 5 for code in codes)
+    assert {"13055", "13201"} <= set(codes)

@@ -201,6 +201,48 @@ def test_a_workflow_checks_every_pull_request_and_comments_in_french():
     assert all(re.search(rf"^{name}==", pinned, flags=re.M) for name in installed)
 
 
+#: The check run in a Python that cannot import any distribution but those given (argv[1:]):
+#: the others raise ModuleNotFoundError, as if the workflow had not installed them (optional
+#: imports, like jsonschema's format checkers, then fall back as they would there).
+_CHECK_WITH_ONLY = """
+import importlib.abc, importlib.metadata as md, sys
+allowed = set(sys.argv[1:])
+owners = md.packages_distributions()
+from packaging.utils import canonicalize_name
+
+class OnlyInstalled(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        top = name.split(".")[0]
+        if top in sys.stdlib_module_names or top in ("booktools", "dataquartiers") or path is not None:
+            return None
+        if top in owners and not {canonicalize_name(d) for d in owners[top]} & allowed:
+            raise ModuleNotFoundError(f"No module named {top!r} (not installed by the workflow)", name=top)
+        return None
+
+sys.meta_path.insert(0, OnlyInstalled())
+from booktools.catalogue.__main__ import main
+sys.exit(main(["check"]))
+"""
+
+
+def test_the_workflow_installs_all_that_the_check_imports():
+    """The check runs with only the packages the workflow installs (and what they require)."""
+    runs = (REPO / ".github/workflows/catalogue.yml").read_text(encoding="utf-8")
+    installed = re.search(r"grep -E '\^\((.+?)\)==' requirements.txt", runs).group(1).split("|")
+    from booktools.bundles import _dependency_closure
+
+    allowed = _dependency_closure(installed)
+    proc = subprocess.run([sys.executable, "-c", _CHECK_WITH_ONLY, *sorted(allowed)], capture_output=True, text=True,
+                          cwd=REPO)
+    assert "ModuleNotFoundError" not in proc.stderr, proc.stderr[-2000:]
+    assert proc.returncode == 0 and "catalogue" in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+    # and the guard works: without pandas, the check cannot start
+    without = _dependency_closure([name for name in installed if name != "pandas"])
+    without = subprocess.run([sys.executable, "-c", _CHECK_WITH_ONLY, *sorted(without)], capture_output=True,
+                             text=True, cwd=REPO)
+    assert without.returncode != 0 and "No module named 'pandas'" in without.stderr
+
+
 def test_the_pull_request_comment_lists_each_problem_safely():
     run = subprocess.run([sys.executable, "-m", "booktools.catalogue", "--root", str(FIXTURES / "broken"), "check",
                           "--markdown"], capture_output=True, text=True, timeout=60)
@@ -223,5 +265,6 @@ def test_the_command_line_speaks_french():
     assert not re.search(r"\b(usage|show this help|positional arguments)\b", run.stdout)
     wrong = subprocess.run([sys.executable, "-m", "booktools.catalogue", "nouveau"], capture_output=True, text=True,
                            timeout=60, cwd=REPO)
-    assert wrong.returncode == 2 and "commande incomplète ou inconnue (reçu : nouveau)" in wrong.stderr
+    assert wrong.returncode == 2 and ("erreur : argument commande : choix inconnu : 'nouveau' (au choix : 'check', "
+                                      "'new', 'templates', 'export', 'bench') (voir --help)") in wrong.stderr
     assert "invalid choice" not in wrong.stderr

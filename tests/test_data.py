@@ -3,6 +3,7 @@ reduced bundles, bad inputs with clear errors, reproducible synthetic tables, th
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 from pathlib import Path
@@ -72,6 +73,28 @@ def test_frictionless_validates_the_data_package():
     report = validate(str(DATASETS / "datapackage.json"))
     errors = report.flatten(["taskNumber", "rowNumber", "fieldName", "type", "note"])
     assert report.valid, f"frictionless validate datasets/datapackage.json: {errors[:10]}"
+
+
+#: The licence ids of the Open Definition (okfn/licenses, copied: see its README).
+OPEN_DEFINITION_IDS = {row["id"] for row in csv.DictReader(
+    (REPO / "tests" / "fixtures" / "opendefinition" / "licences.csv").open(encoding="utf-8"))}
+
+
+@pytest.mark.parametrize("folder", [DATASETS, MINI], ids=["datasets", "mini"])
+def test_licences_are_open_definition_ids_with_their_address_and_title(folder):
+    """Frictionless: a licence's `name` is an Open Definition id; ours also give the licence's
+    address and its French title, which the pages, the zips and the atlas show."""
+    pkg = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
+    licences = pkg["licenses"] + [li for r in pkg["resources"] for li in r["licenses"]]
+    assert {li["name"] for li in licences} <= OPEN_DEFINITION_IDS
+    assert all(li["path"].startswith("https://") and li["title"] for li in licences)
+    assert {"etalab-2.0", "public-domain"}.isdisjoint(li["name"] for li in licences)
+
+
+def test_territory_packs_name_their_licence_by_its_open_definition_id():
+    from dataquartiers.territory import LICENCE
+
+    assert LICENCE["name"] == "LO-FR-2.0" and LICENCE["name"] in OPEN_DEFINITION_IDS
 
 
 def test_every_resource_is_fully_described():
@@ -498,31 +521,75 @@ def test_the_datasets_page_links_its_catalogue_entries():
     assert "| Catalogue | {catalogue}`insee-cog` |" in datasets_page.render_resource(res, DATASETS)
 
 
-def test_the_datasets_page_hook_replaces_the_marker(tmp_path):
-    folder = copy_package(MINI, tmp_path / "datasets")
+_DATASETS_CONF = """\
+project = "Essai de la page des jeux de données"
+extensions = ["myst_parser", "sphinx_design"]
+language = "fr"
+html_theme = "basic"
+suppress_warnings = ["myst.header"]
 
-    class Env:
-        found_docs = {"datasets/index"}
-        noted: list = []
-
-        def note_dependency(self, path):
-            self.noted.append(path)
-
-    class App:
-        srcdir = str(tmp_path)
-        env = Env()
-
-    source = ["# Données\n\n" + datasets_page.MARKER + "\n"]
-    datasets_page._source_read(App(), "datasets/index", source)
-    assert datasets_page.MARKER not in source[0] and "(dataset-quartiers)=" in source[0]
-    assert App.env.noted == [str(folder / "datapackage.json")]
-    other = ["# Autre page\n"]
-    datasets_page._source_read(App(), "chapters/autre", other)
-    assert other == ["# Autre page\n"]
+def setup(app):
+    from booktools import datasets_page
+    datasets_page.setup_sphinx(app)
+"""
 
 
-def test_the_marker_is_in_the_datasets_page():
-    assert datasets_page.MARKER in (DATASETS / "index.md").read_text(encoding="utf-8")
+def _build_datasets_page(root: Path, page: str, edit=None) -> tuple[str, str]:
+    """A one-page book (`datasets/index.md` = `page`, beside a copy of the mini package): the
+    body of the page's HTML and the build's warnings."""
+    from sphinx.cmd.build import build_main
+
+    copy_package(MINI, root / "datasets", edit)
+    (root / "conf.py").write_text(_DATASETS_CONF, encoding="utf-8")
+    (root / "index.md").write_text("# Essai\n\n```{toctree}\ndatasets/index\n```\n", encoding="utf-8")
+    (root / "datasets" / "index.md").write_text(page, encoding="utf-8")
+    warnings = root / "warnings.txt"
+    code = build_main(["-b", "html", "-q", "-w", str(warnings), str(root), str(root / "_build")])
+    assert code == 0, warnings.read_text(encoding="utf-8")
+    html = (root / "_build" / "datasets" / "index.html").read_text(encoding="utf-8")
+    body = html[html.index('<div class="body"'):html.index('<div class="sphinxsidebar"')]
+    return body, warnings.read_text(encoding="utf-8")
+
+
+def _unverified_and_synthetic(pkg):
+    pkg["resources"][0].update(licence_status="unverified", licence_note="Conditions à confirmer.", synthetic=True,
+                                  description="Table synthétique des tests.")
+
+
+def test_the_datasets_directive_renders_what_the_generated_markdown_says(tmp_path):
+    """The page an author writes with the directive is, for a reader, the page with the generated
+    MyST pasted in its place: same sections, labels, badges, warnings, tables and downloads."""
+    intro = "# Données\n\nIntroduction.\n\n## Vue d'ensemble\n\n"
+    with_directive, warnings = _build_datasets_page(tmp_path / "a", intro + "```{datasets-package}\n```\n",
+                                                    _unverified_and_synthetic)
+    assert warnings == ""
+    pasted_source = intro + datasets_page.render(tmp_path / "a" / "datasets") + "\n"
+    pasted, _ = _build_datasets_page(tmp_path / "b", pasted_source, _unverified_and_synthetic)
+    assert with_directive == pasted
+    # and it holds the package: its sections, entries, the unverified licence, the downloads
+    for text in ('id="dataset-communes"', "<h3>Communes d’essai", "Licence non vérifiée", "synthétique",
+                 "_downloads/", 'class="reference download internal"'):
+        assert text in with_directive, text
+    # its headings are the page's own sections: « Vue d'ensemble », then one section per theme
+    assert with_directive.index("<h2>Vue d’ensemble") < with_directive.index("<h2>Référentiels administratifs")
+
+
+def test_a_broken_package_is_a_french_warning_on_the_datasets_page(tmp_path):
+    def no_provenance(pkg):
+        del pkg["resources"][0]["provenance"]
+
+    body, warnings = _build_datasets_page(tmp_path, "# Données\n\n```{datasets-package}\n```\n", no_provenance)
+    assert "directive « datasets-package »" in warnings and "provenance" in warnings
+    assert "Traceback" not in warnings and 'id="dataset-communes"' not in body
+
+
+def test_the_datasets_page_shows_the_package_through_a_visible_directive():
+    page = (DATASETS / "index.md").read_text(encoding="utf-8")
+    assert "```{datasets-package}\n```" in page
+    # no hidden marker left in any page of the book
+    for path in REPO.rglob("*.md"):
+        if not {"node_modules", "_build", ".venv"} & set(path.relative_to(REPO).parts):
+            assert "<!-- dq:" not in path.read_text(encoding="utf-8"), path
 
 
 def test_communes_of_a_commune_brings_its_arrondissements():

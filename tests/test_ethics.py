@@ -307,8 +307,8 @@ def test_command_line_help_and_usage_errors_are_french():
     assert not re.search(r"\b(usage|show this help|positional arguments)\b", help_text)
     wrong = subprocess.run([sys.executable, "-m", "booktools.ethics", "chek"], capture_output=True, text=True, cwd=REPO)
     assert wrong.returncode == 2
-    assert wrong.stderr.splitlines()[-1] == ("python -m booktools.ethics : erreur : argument COMMANDE : commande "
-                                             "inconnue : 'chek' (au choix : 'check', 'new')")
+    assert wrong.stderr.splitlines()[-1] == ("python -m booktools.ethics : erreur : argument COMMANDE : choix "
+                                             "inconnu : 'chek' (au choix : 'check', 'new') (voir --help)")
 
 
 def test_other_score_and_structure_errors(fixture_repo):

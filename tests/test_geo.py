@@ -168,3 +168,28 @@ def test_accessibility_gathers_the_three_measures(origin, destinations):
     assert none["nombre_dans_rayon"].tolist() == [0] and math.isnan(none["plus_proche_km"].iloc[0])
     with pytest.raises(ValueError, match="accessibility : k doit être un nombre entier ≥ 1, reçu 2.5"):
         geo.accessibility(origin, destinations, radius_m=1000, k=2.5)
+
+
+# --- without GeoPandas (a browser's Python that lacks it) ----------------------------------------
+
+def test_the_module_imports_and_computes_without_geopandas(monkeypatch):
+    """`from dataquartiers import geo` and its plain computations run where GeoPandas, shapely and
+    pyproj cannot be imported; a function that needs them says which module is missing."""
+    import importlib
+    import sys
+
+    import dataquartiers
+
+    monkeypatch.setattr(dataquartiers, "geo", geo)  # put back after the test, like sys.modules
+    for name in list(sys.modules):
+        if name.split(".")[0] in ("geopandas", "shapely", "pyproj") or name == "dataquartiers.geo":
+            monkeypatch.delitem(sys.modules, name)
+    for name in ("geopandas", "shapely", "pyproj"):
+        monkeypatch.setitem(sys.modules, name, None)  # `import geopandas` raises ModuleNotFoundError
+    bare = importlib.import_module("dataquartiers.geo")
+    assert bare is not geo
+    assert bare.weighted_mean([30.0, 36.0, None], [1, 2, 5]) == pytest.approx(34.0)
+    with pytest.raises(ModuleNotFoundError, match="geopandas"):
+        bare.points_from_lonlat(pd.DataFrame({"longitude": [5.04], "latitude": [47.32]}))
+    with pytest.raises(ModuleNotFoundError, match="geopandas"):
+        bare.centroids(pd.DataFrame({"x": [1]}))

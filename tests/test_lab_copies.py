@@ -57,6 +57,16 @@ def test_links_in_the_browser_and_in_the_zip(links):
     assert "[données](datasets/a.csv)" in zipped and f"[un lab]({ADDRESS}labs/autre.html)" in zipped
 
 
+def test_a_link_to_a_catalogue_page_not_yet_written(links):
+    """In a clean build the catalogue's pages are written after the labs' copies: a link to the page
+    of a source the catalogue knows is kept; one to an unknown source still fails."""
+    (links.site_dir / "catalogue" / "fiches" / "insee-cog.html").unlink()
+    out = lc.adapt_markdown('<a href="../catalogue/fiches/insee-cog.html">COG</a>', ctx(links))
+    assert f'<a href="{ADDRESS}catalogue/fiches/insee-cog.html">' in out
+    with pytest.raises(lc.AdaptError, match="ne mène ni à une page du livre"):
+        lc.adapt_markdown('<a href="../catalogue/fiches/inconnue.html">?</a>', ctx(links))
+
+
 @pytest.mark.parametrize("text, message", [
     ("```{figure} x.png\n```", r"directive \{figure\} inconnue"),
     ("{numref}`fig-1`", r"rôle \{numref\} inconnu"),

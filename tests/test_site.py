@@ -303,7 +303,10 @@ def test_deployment_workflow_builds_and_publishes():
     assert "main" in triggers["push"]["branches"] and "workflow_dispatch" in triggers
     assert workflow["permissions"]["pages"] == "write" and workflow["permissions"]["id-token"] == "write"
     build = workflow["jobs"]["build"]["steps"]
-    assert any(step.get("run", "").strip() == "make site" for step in build)
+    # the handouts page links the PDFs when Chromium is there: the published site is built with them
+    assert any(step.get("run", "").strip() == "make handouts" for step in build)
+    assert any("apt-get install" in step.get("run", "") and " chromium" in step.get("run", "") for step in build)
+    assert "bookworm" in workflow["jobs"]["build"]["container"]  # Debian's chromium: /usr/bin/chromium
     upload = next(s for s in build if str(s.get("uses", "")).startswith("actions/upload-pages-artifact@"))
     assert upload["with"]["path"] == "_build/html"
     deploy = workflow["jobs"]["deploy"]

@@ -123,8 +123,12 @@ def atlas_figures(ignore, jupyter_book: str, timed) -> list[tuple[str, str, str]
     return rows
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     """Build the atlas alone (the book's data) and print its timings: a quick check while editing."""
+    from dataquartiers.cli import ArgumentParser
+
+    ArgumentParser(prog="python -m booktools.atlas.bench",
+                   description="Construire l'atlas seul (données du livre) et afficher ses durées.").parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="dq-atlas-") as tmp:
         book = sample_book(Path(tmp) / "livre")
         start = time.perf_counter()

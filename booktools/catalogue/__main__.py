@@ -12,10 +12,11 @@ _config.yml and catalogue/), so the commands work from catalogue/ or catalogue/s
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
+
+from dataquartiers.cli import ArgumentParser
 
 from .bench import bench_build
 from .exports import write_exports
@@ -25,36 +26,12 @@ from .scaffold import new_entry
 from .templates_files import write_templates
 
 
-class _Formatter(argparse.HelpFormatter):
-    def add_usage(self, usage, actions, groups, prefix=None):
-        return super().add_usage(usage, actions, groups, prefix="utilisation : " if prefix is None else prefix)
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse in French: its own words (usage, options, errors) are English."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("formatter_class", _Formatter)
-        kwargs.setdefault("add_help", False)
-        super().__init__(*args, **kwargs)
-        self._positionals.title = "arguments"
-        self._optionals.title = "options"
-        if not any(a.dest == "help" for a in self._actions):
-            self.add_argument("-h", "--help", action="help", help="afficher cette aide")
-
-    def error(self, message: str):
-        self.print_usage(sys.stderr)
-        # argparse's message is English: name what was given, in French.
-        given = " ".join(sys.argv[1:]) if sys.argv[1:] else "rien"
-        self.exit(2, f"{self.prog} : commande incomplète ou inconnue (reçu : {given}) ; voir --help\n")
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m booktools.catalogue",
+def _parser() -> ArgumentParser:
+    parser = ArgumentParser(prog="python -m booktools.catalogue",
                      description="Catalogue des sources et annuaire des partenaires.")
     parser.add_argument("--root", type=Path, default=None, metavar="DOSSIER",
                         help="racine du livre (par défaut : trouvée à partir du dossier courant)")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="commande", parser_class=_Parser)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="commande")
     check = commands.add_parser("check", help="vérifier toutes les fiches et signaler chaque problème")
     check.add_argument("--markdown", action="store_true",
                        help="écrire un compte rendu en Markdown (le commentaire d'une demande de fusion)")

@@ -3,57 +3,29 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 from dataquartiers.charter import CHARTER_FILE, EthicsError, _display, load_charter
+from dataquartiers.cli import ArgumentParser
 
 from .check import assessment_path, check_repository, skeleton
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m booktools.ethics", add_help=False,
+def _parser() -> ArgumentParser:
+    parser = ArgumentParser(
+        prog="python -m booktools.ethics",
         description="La charte éthique et l'évaluation éthique de chaque lab.")
-    parser.add_argument("-h", "--help", action="help", help="afficher cette aide et quitter")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMANDE",
                                 title="commandes")
-    check = sub.add_parser("check", add_help=False,
-                           help="vérifier la charte et l'évaluation de chaque labs/*.ipynb")
-    check.add_argument("-h", "--help", action="help", help="afficher cette aide et quitter")
+    check = sub.add_parser("check", help="vérifier la charte et l'évaluation de chaque labs/*.ipynb")
     check.add_argument("--root", type=Path, default=Path.cwd(), metavar="DOSSIER",
                        help="racine du livre (défaut : le dossier courant)")
-    new = sub.add_parser("new", add_help=False, help="créer l'évaluation à remplir d'un lab")
-    new.add_argument("-h", "--help", action="help", help="afficher cette aide et quitter")
+    new = sub.add_parser("new", help="créer l'évaluation à remplir d'un lab")
     new.add_argument("notebook", type=Path, metavar="LAB", help="le notebook du lab, par exemple labs/mon-lab.ipynb")
     new.add_argument("--root", type=Path, default=Path.cwd(), metavar="DOSSIER",
                      help="racine du livre (défaut : le dossier courant)")
-    _french_argparse(parser)
     return parser
-
-
-def _french_argparse(parser: argparse.ArgumentParser) -> None:
-    """argparse writes its own words in English (usage, errors): say them in French."""
-    import gettext
-
-    words = {"usage: ": "utilisation : ", "positional arguments": "arguments",
-             "options": "options", "the following arguments are required: %s": "arguments manquants : %s",
-             "invalid choice: %(value)r (choose from %(choices)s)":
-                 "commande inconnue : %(value)r (au choix : %(choices)s)",
-             "unrecognized arguments: %s": "arguments non reconnus : %s",
-             "argument %(argument_name)s: %(message)s": "argument %(argument_name)s : %(message)s",
-             "%(prog)s: error: %(message)s\n": "%(prog)s : erreur : %(message)s\n"}
-
-    class French(gettext.NullTranslations):
-        def gettext(self, message):
-            return words.get(message, message)
-
-        def ngettext(self, singular, plural, n):
-            return words.get(singular if n == 1 else plural, singular if n == 1 else plural)
-
-    argparse._ = French().gettext  # argparse looks `_` up at call time
-    argparse.ngettext = French().ngettext
 
 
 def main(argv: list[str] | None = None) -> int:
