@@ -124,6 +124,11 @@ class AtlasMaps:
         return shared_leaflet_document(m, f"Carte : {title}")
 
 
+#: The site's favicon (`html.favicon` in _config.yml, copied to _static/ by Sphinx), seen from
+#: atlas/cartes/: the map documents are pages of the site too.
+SITE_FAVICON = "../../_static/favicon.svg"
+
+
 def shared_leaflet_document(m: folium.Map, title: str) -> str:
     """The map's HTML, French, titled, loading Leaflet from the files beside it instead of inlining it."""
     root = m.get_root()
@@ -131,7 +136,8 @@ def shared_leaflet_document(m: folium.Map, title: str) -> str:
     # dataquartiers.maps inlines Leaflet under this name; the shared copy replaces it.
     if "leaflet_inline" in header._children:
         del header._children["leaflet_inline"]
-    header.add_child(Element('<link rel="stylesheet" href="leaflet.css">\n<script src="leaflet.js"></script>'),
+    header.add_child(Element('<link rel="stylesheet" href="leaflet.css">\n<script src="leaflet.js"></script>\n'
+                             f'<link rel="icon" href="{SITE_FAVICON}" type="image/svg+xml">'),
                      name="leaflet_shared", index=1)
     root.title = html.escape(title)
     page = root.render()
