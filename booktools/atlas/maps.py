@@ -139,6 +139,17 @@ def shared_leaflet_document(m: folium.Map, title: str) -> str:
     header.add_child(Element('<link rel="stylesheet" href="leaflet.css">\n<script src="leaflet.js"></script>\n'
                              f'<link rel="icon" href="{SITE_FAVICON}" type="image/svg+xml">'),
                      name="leaflet_shared", index=1)
+    # Opened alone (« Ouvrir la carte seule »), the document is a page of the site: it links back to
+    # the atlas and to the accessibility statement like every page's footer; inside its sheet's
+    # iframe the sheet's own footer does that, so it hides.
+    root.html.add_child(Element(
+        '<footer class="bd-footer-content dq-map-footer"><a href="../index.html">Atlas des quartiers</a> · '
+        '<a href="../../accessibilite.html">Accessibilité</a></footer>'
+        "<style>.dq-map-footer{position:fixed;left:0;bottom:0;z-index:1001;background:#fff;color:#1a1a1a;"
+        "padding:4px 10px;font:13px/1.35 sans-serif;border-top-right-radius:4px}"
+        ".dq-map-footer a{color:#0b5394}</style>"
+        "<script>if (window.self !== window.top) {"
+        "document.querySelector('.dq-map-footer').hidden = true;}</script>"), name="dq_site_footer")
     root.title = html.escape(title)
     page = root.render()
     if "<html>" not in page:
