@@ -29,7 +29,8 @@ def test_emploi_lab_on_rennes_measures_the_distances():
     assert "la colonne marque des métiers" in text
     assert "IRIS en QPV" in text and "reste de la commune" in text
     [caption] = map_captions(nb)
-    assert "famille G16" in caption and "quartiers prioritaires du territoire (Rennes)" in caption
+    assert "famille G16 — Personnel de cuisine ; Personnel polyvalent en restauration" in caption
+    assert "quartiers prioritaires du territoire (Rennes)" in caption
     assert outputs(nb, WIDGET), "the lab must show widgets"
 
 
@@ -52,6 +53,7 @@ def test_emploi_lab_on_rennes_reads_as_a_trainee():
     text = html.unescape(text_of(nb))
     assert "Il reste 731 offres distinctes et utilisables, sur 3\u202f928 lignes du fichier" in text
     assert not re.search(r"3[\s\u202f]?928 offres", text)
+    assert "Offres « G16 — Personnel de cuisine ; Personnel polyvalent en restauration » autour de chaque QPV" in text
     # the menu: the names of the trades of each domain, the code as value (FAMILLE_ROME's form)
     [menu] = _widget_states(nb, "DropdownModel")
     labels = menu["_options_labels"]
@@ -66,15 +68,20 @@ def test_emploi_lab_on_rennes_reads_as_a_trainee():
     [comparison] = [page for page in outputs(nb, "text/html") if "reste de la commune (moyennes pondérées" in page]
     assert header in html.unescape(comparison)
     widget_table = html.unescape(_widget_output_html(nb))
-    assert header in widget_table and "Offres « G16 » : IRIS en QPV et reste de la commune" in widget_table
+    assert header in widget_table
+    assert "Offres « G16 — Personnel de cuisine ; Personnel polyvalent en restauration » : IRIS en QPV" in widget_table
 
 
 def test_emploi_lab_on_saint_malo_widget_table_names_its_columns():
-    """Without population by IRIS, the widget shows each QPV's measures: quartier first, a caption."""
-    nb, error = run_lab("acces-emploi", "35288")
+    """Without population by IRIS, the widget shows each QPV's measures: quartier first, a caption
+    naming the domain's trades. A whole letter of the ROME is named by its number of trades."""
+    nb, error = run_lab("acces-emploi", "35288", FAMILLE_ROME="K")
     assert error is None
-    widget_table = html.unescape(_widget_output_html(nb))
-    assert "Offres « K22 » autour de chaque QPV (distances à vol d'oiseau, en km)" in widget_table
+    text = html.unescape(text_of(nb))
+    assert re.search(r"Offres « K — \d+ métiers » autour de chaque QPV", text)
+    widget_table = html.unescape(_widget_output_html(nb))  # the menu falls back to the first domain, K13
+    assert ("Offres « K13 — Assistance auprès d'adultes ; Assistance auprès d'enfants ; Services domestiques » "
+            "autour de chaque QPV (distances à vol d'oiseau, en km)") in widget_table
     headers = re.findall(r"<th\b[^>]*>(.*?)</th>", widget_table, re.S)
     assert headers[:2] == ["quartier", "offres à moins de 3 km"], headers
     assert "La Découverte" in widget_table
