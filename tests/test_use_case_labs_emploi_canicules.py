@@ -5,6 +5,7 @@ job-access lab's one count of job seekers (categories A, B, C), on Rennes and th
 from __future__ import annotations
 
 import html
+import json
 import re
 
 import pytest
@@ -28,8 +29,74 @@ def test_emploi_lab_on_rennes_measures_the_distances():
     assert "la colonne marque des métiers" in text
     assert "IRIS en QPV" in text and "reste de la commune" in text
     [caption] = map_captions(nb)
-    assert "famille G16" in caption and "quartiers prioritaires du territoire (Rennes)" in caption
+    assert "famille G16 — Personnel de cuisine ; Personnel polyvalent en restauration" in caption
+    assert "quartiers prioritaires du territoire (Rennes)" in caption
     assert outputs(nb, WIDGET), "the lab must show widgets"
+
+
+def _widget_states(nb, model: str) -> list[dict]:
+    """The saved state of the lab's widgets of one kind (what the page shows of a menu or an Output)."""
+    states = nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
+    return [w["state"] for w in states.values() if w["model_name"] == model]
+
+
+def _widget_output_html(nb) -> str:
+    return "\n".join(o.get("data", {}).get("text/html", "") for state in _widget_states(nb, "OutputModel")
+                     for o in state.get("outputs", []))
+
+
+def test_emploi_lab_on_rennes_reads_as_a_trainee():
+    """Issue 13: the offers counted after cleaning (never « 3 928 offres »), the menu's trade names,
+    « non » written in the table of searched trades, and a header that says a mean is a mean."""
+    nb, error = run_lab("acces-emploi", "35238", FAMILLE_ROME="G16", RAYON_KM=5)
+    assert error is None
+    text = html.unescape(text_of(nb))
+    assert "Il reste 731 offres distinctes et utilisables, sur 3\u202f928 lignes du fichier" in text
+    assert not re.search(r"3[\s\u202f]?928 offres", text)
+    assert "Offres « G16 — Personnel de cuisine ; Personnel polyvalent en restauration » autour de chaque QPV" in text
+    # the menu: the names of the trades of each domain, the code as value (FAMILLE_ROME's form)
+    [menu] = _widget_states(nb, "DropdownModel")
+    labels = menu["_options_labels"]
+    assert labels[menu["index"]] == "G16 — Personnel de cuisine ; Personnel polyvalent en restauration"
+    assert all(re.fullmatch(r"[A-Z]\d\d — \S.*", label) for label in labels), labels
+    # the trades searched by each QPV's job seekers: every cell says oui or non
+    [searched] = [page for page in outputs(nb, "text/html") if "Métiers recherchés par les demandeurs" in page]
+    cells = re.findall(r"<td\b[^>]*>(.*?)</td>", searched, re.S)
+    assert cells and "non" in cells and "oui" in cells and "" not in [c.strip() for c in cells]
+    # the comparison with the rest of the commune: a mean of counts, weighted by population, and said so
+    header = "offres à moins de 5 km (moyenne pondérée par la population)"
+    [comparison] = [page for page in outputs(nb, "text/html") if "reste de la commune (moyennes pondérées" in page]
+    assert header in html.unescape(comparison)
+    widget_table = html.unescape(_widget_output_html(nb))
+    assert header in widget_table
+    assert "Offres « G16 — Personnel de cuisine ; Personnel polyvalent en restauration » : IRIS en QPV" in widget_table
+
+
+def test_emploi_lab_on_saint_malo_widget_table_names_its_columns():
+    """Without population by IRIS, the widget shows each QPV's measures: quartier first, a caption
+    naming the domain's trades. A whole letter of the ROME is named by its number of trades."""
+    nb, error = run_lab("acces-emploi", "35288", FAMILLE_ROME="K")
+    assert error is None
+    text = html.unescape(text_of(nb))
+    assert re.search(r"Offres « K — \d+ métiers » autour de chaque QPV", text)
+    widget_table = html.unescape(_widget_output_html(nb))  # the menu falls back to the first domain, K13
+    assert ("Offres « K13 — Assistance auprès d'adultes ; Assistance auprès d'enfants ; Services domestiques » "
+            "autour de chaque QPV (distances à vol d'oiseau, en km)") in widget_table
+    headers = re.findall(r"<th\b[^>]*>(.*?)</th>", widget_table, re.S)
+    assert headers[:2] == ["quartier", "offres à moins de 3 km"], headers
+    assert "La Découverte" in widget_table
+
+
+def test_no_page_counts_the_file_lines_as_offers():
+    """The file has 3 928 lines but 731 usable offers: no source the book shows says « 3 928 offres »."""
+    sources = [REPO / "labs" / "acces-emploi.ipynb", REPO / "use-cases" / "acces-emploi.md",
+               REPO / "labs" / "acces-emploi.animation.yml", REPO / "datasets" / "datapackage.json",
+               *sorted((REPO / "chapters").glob("*.md")), *sorted((REPO / "training").rglob("*.yml"))]
+    for path in sources:
+        assert not re.search(r"3[\s\u202f\u00a0]?928 offres", path.read_text(encoding="utf-8")), path
+    [resource] = [r for r in json.loads((REPO / "datasets" / "datapackage.json").read_text(encoding="utf-8"))["resources"]
+                  if r["name"] == "rennes_offres_emploi"]
+    assert "il reste 731 offres distinctes et utilisables" in resource["description"]
 
 
 def test_emploi_lab_unknown_job_family_says_which_exist():
