@@ -153,13 +153,13 @@ def test_use_cases_say_where_they_come_from(site):
 
 def test_the_job_offers_count_is_the_labs_cleaned_count(site):
     """The use case quotes the offers that remain after the lab's cleaning, as the lab computes them."""
-    lab = text_of(site, "labs/acces-emploi.html")
-    kept = re.search(r"offres gardées (\d+)", lab)
-    duplicates = re.search(r"doublons exacts retirés (\d+)", lab)
+    lab = text_of(site, "labs/acces-emploi.html")  # thousands separators read as spaces
+    kept = re.search(r"offres gardées (\d{1,3}(?: \d{3})*)\b", lab)
+    duplicates = re.search(r"doublons exacts retirés (\d{1,3}(?: \d{3})*)\b", lab)
     assert kept and duplicates
     page = text_of(site, "use-cases/acces-emploi.html")
-    assert f"{int(kept.group(1)):,}".replace(",", " ") + " offres distinctes" in page
-    assert f"{int(duplicates.group(1)):,}".replace(",", " ") + " doublons exacts" in page
+    assert kept.group(1) + " offres distinctes" in page
+    assert duplicates.group(1) + " doublons exacts" in page
 
 
 def test_the_threshold_of_11_is_said_for_what_it_is(site):
