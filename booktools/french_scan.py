@@ -389,17 +389,31 @@ def report(findings: Iterable[Finding], limit: int = 40) -> str:
     return "\n".join(lines)
 
 
-if __name__ == "__main__":  # python -m booktools.french_scan _build/html [notebooks…]
-    import sys
-
+def main(argv: list[str] | None = None) -> int:
+    """python -m booktools.french_scan _build/html [labs/x.ipynb …]: what the scan finds, in French."""
     import nbformat
 
-    site_or_notebooks = [Path(a) for a in sys.argv[1:]]
+    from dataquartiers.cli import ArgumentParser
+
+    parser = ArgumentParser(prog="python -m booktools.french_scan",
+                            description="Chercher, dans un site construit et des notebooks exécutés, ce qu'un "
+                                        "lecteur verrait d'anglais, de nombres mal écrits ou de mots sans accents.")
+    parser.add_argument("cibles", nargs="+", type=Path, metavar="cible",
+                        help="un dossier de site construit (_build/html) ou un notebook exécuté (.ipynb)")
     out = []
-    for target in site_or_notebooks:
+    for target in parser.parse_args(argv).cibles:
         if target.is_dir():
             out += scan_site(target)
-        else:
+        elif target.is_file():
             out += scan_notebook(nbformat.read(target, as_version=4), target.as_posix())
+        else:
+            parser.error(f"« {target} » n'existe pas")
     print(report(out, limit=10_000))
     print(json.dumps({"findings": len(out)}))
+    return 1 if out else 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())

@@ -67,7 +67,8 @@ def test_help_is_french(name, capsys):
 
 #: The command lines whose argument is required (the others run with none): what is missing.
 REQUIRED = {"dataquartiers.territory": "code", "dataquartiers.secrecy": "commande", "booktools.ethics": "COMMANDE",
-            "booktools.catalogue": "commande", "booktools.lite": "commande", "booktools.training": "commande"}
+            "booktools.catalogue": "commande", "booktools.lite": "commande", "booktools.training": "commande",
+            "booktools.french_scan": "cible"}
 
 
 @pytest.mark.parametrize("name", COMMANDS)
