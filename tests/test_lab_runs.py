@@ -11,6 +11,7 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from booktools import execution
+from booktools import notebooks as analysis
 from conftest import REPO
 from notebooks import lab_run
 
@@ -82,7 +83,9 @@ def test_parameters_equal_to_the_published_ones_are_the_published_run(tmp_path):
 def test_a_lab_run_is_shared_by_the_tests_that_read_it():
     lab = REPO / "labs" / "prise-en-main.ipynb"
     published = lab_run(lab)
-    assert lab_run(lab, TERRITOIRE="35238") is published  # the published value: the same run
+    value = {}
+    exec(analysis.parameters(analysis.read(lab)), value)  # the parameters cell as published
+    assert lab_run(lab, TERRITOIRE=value["TERRITOIRE"]) is published  # the published value: the same run
     assert published.error is None and published.notebook is not None
     if execution.cached_execution(lab, REPO / "_build" / ".jupyter_cache", REPO) is not None:
         assert published.origin == "build", "the build made this very run: it must be reused"
