@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -154,6 +155,11 @@ def shared_leaflet_document(m: folium.Map, title: str) -> str:
     page = root.render()
     if "<html>" not in page:
         raise RuntimeError("atlas: the map document has no <html> tag to mark as French (folium changed?)")
+    # folium's map template forbids zooming on phones (maximum-scale=1.0, user-scalable=no): a page
+    # opened alone must let its reader zoom (WCAG 1.4.4)
+    page, forbids_zoom = re.subn(r"initial-scale=1\.0,\s*maximum-scale=1\.0,\s*user-scalable=no", "initial-scale=1.0", page)
+    if not forbids_zoom:
+        raise RuntimeError("atlas: folium's viewport tag changed, check that the map still lets a reader zoom")
     return page.replace("<html>", '<html lang="fr">', 1)
 
 
