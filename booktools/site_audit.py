@@ -167,6 +167,15 @@ COLOUR_RULES = ["color-contrast", "link-in-text-block"]
 
 HAS_LATE_CONTENT = "() => !!document.querySelector('.jupyter-widgets, iframe, .widget-area, script[type*=widget]')"
 
+#: Every widget view of the page drawn, and its slider handles named (booktools/vendor.py's a11y.js).
+WIDGETS_READY = """() => {
+  const views = document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]').length;
+  const drawn = document.querySelectorAll('.jupyter-widgets').length;
+  const unnamed = Array.from(document.querySelectorAll('.jupyter-widgets .noUi-handle'))
+    .some(e => !e.getAttribute('aria-label') && !e.getAttribute('aria-labelledby'));
+  return drawn >= views && !unnamed;
+}"""
+
 SIDEWAYS = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
 
 
@@ -268,6 +277,12 @@ class SiteBrowser:
         self._idle()
         if page.evaluate(HAS_LATE_CONTENT):
             page.wait_for_timeout(600)  # widgets and maps render after load
+            from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+            try:  # on a busy machine the widgets take longer: axe must see them as a visitor does
+                page.wait_for_function(WIDGETS_READY, timeout=15_000, polling=200)
+            except PlaywrightTimeout:
+                pass  # axe then reports what is missing (an unnamed control, say)
         if self.with_axe and with_axe:
             for mode in self.modes:
                 page.evaluate(SET_MODE, mode)
