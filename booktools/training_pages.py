@@ -483,13 +483,14 @@ class HandoutsDirective(SphinxDirective):
         for notebook in training.labs:
             title = training.notes[notebook.stem].lab.title if notebook.stem in training.notes else notebook.stem
             if self.config.dq_fiches_pdf:
-                pdf = nodes.reference("", f"{notebook.stem}.pdf",
+                # a link named by what it gives, not by its file name (also what the search shows)
+                pdf = nodes.reference("", f"fiche « {title} » (PDF)",
                                       refuri=posixpath.relpath(f"{HANDOUTS_DIR}/{notebook.stem}.pdf", here))
             else:
                 pdf = nodes.inline("", missing)
             body += _row([nodes.Text(title), nodes.Text("les étapes et les exercices, sans les solutions"), pdf])
         if self.config.dq_livre_pdf:
-            book = nodes.reference("", BOOK_PDF, refuri=posixpath.relpath(f"{HANDOUTS_DIR}/{BOOK_PDF}", here))
+            book = nodes.reference("", "le livre entier (PDF)", refuri=posixpath.relpath(f"{HANDOUTS_DIR}/{BOOK_PDF}", here))
         elif self.config.dq_fiches_pdf:
             book = nodes.inline("", "pas fait par cette construction : « make handouts » le fait (environ une minute)")
         else:
