@@ -87,6 +87,10 @@ def compressed_size(html_dir: Path) -> int:
     return sum(len(zlib.compress(f.read_bytes(), 6)) for f in (html_dir / ATLAS_DIR).rglob("*") if f.is_file())
 
 
+#: The steps of the atlas's part of a build, as `make bench` names them.
+STEP_NAMES = {"labs_seconds": "labs", "maps_seconds": "cartes", "render_seconds": "fiches", "write_seconds": "écriture"}
+
+
 def atlas_figures(ignore, jupyter_book: str, timed) -> list[tuple[str, str, str]]:
     """The atlas's share of a clean build and of a no-change rebuild of the whole book, and its size.
 
@@ -108,18 +112,18 @@ def atlas_figures(ignore, jupyter_book: str, timed) -> list[tuple[str, str, str]
         second = _timing(book)
     atlas_clean = first.get("build_finished_seconds", 0) + first.get("model_seconds", 0)
     atlas_cpu = first.get("build_finished_cpu_seconds", 0) + first.get("model_cpu_seconds", 0)
-    rows.append(("atlas: share of the clean build", f"{atlas_clean:.1f} s of {clean:.1f} s",
-                 f"{100 * atlas_clean / clean:.0f} %; book < 60 s"))
-    rows.append(("atlas: processor time in the clean build", f"{atlas_cpu:.1f} s", ""))
-    rows.append(("atlas: share of the no-change rebuild",
-                 f"{second.get('build_finished_seconds', 0):.1f} s of {again:.1f} s",
-                 "skipped" if second.get("skipped") else "REBUILT (cache missed)"))
+    rows.append(("atlas : part de la construction complète", f"{atlas_clean:.1f} s sur {clean:.1f} s",
+                 f"{100 * atlas_clean / clean:.0f} % ; livre < 60 s"))
+    rows.append(("atlas : temps processeur de la construction complète", f"{atlas_cpu:.1f} s", ""))
+    rows.append(("atlas : part de la reconstruction sans changement",
+                 f"{second.get('build_finished_seconds', 0):.1f} s sur {again:.1f} s",
+                 "sautée" if second.get("skipped") else "REFAITE (cache manqué)"))
     for step in ("labs_seconds", "maps_seconds", "render_seconds", "write_seconds"):
-        rows.append((f"atlas clean build: {step.replace('_seconds', '')}", f"{first.get(step, 0):.1f} s", ""))
-    rows.append(("atlas: sheets / files / size", f"{len(sheets)} / {files} / {size / 1e6:.1f} MB",
-                 f"{zipped / 1e6:.1f} MB deflated (zip)"))
+        rows.append((f"atlas, construction complète : {STEP_NAMES[step]}", f"{first.get(step, 0):.1f} s", ""))
+    rows.append(("atlas : fiches / fichiers / taille", f"{len(sheets)} / {files} / {size / 1e6:.1f} Mo",
+                 f"{zipped / 1e6:.1f} Mo compressés (zip)"))
     if sheets:
-        rows.append(("atlas: mean size of a sheet", f"{sheet_bytes / len(sheets) / 1e3:.0f} kB", ""))
+        rows.append(("atlas : taille moyenne d'une fiche", f"{sheet_bytes / len(sheets) / 1e3:.0f} ko", ""))
     return rows
 
 
