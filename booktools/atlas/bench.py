@@ -137,10 +137,10 @@ def main(argv: list[str] | None = None) -> int:
         book = sample_book(Path(tmp) / "livre")
         start = time.perf_counter()
         html_dir, warnings = build(book)
-        print(f"atlas alone: {time.perf_counter() - start:.1f} s; {json.dumps(_timing(book))}")
-        print(warnings or "no warning")
+        print(f"atlas seul : {time.perf_counter() - start:.1f} s ; {json.dumps(_timing(book))}")
+        print(warnings or "aucun avertissement")
         files, size = pages_size(html_dir)
-        print(f"{files} files, {size / 1e6:.1f} MB")
+        print(f"{files} fichiers, {size / 1e6:.1f} Mo")
     return 0
 
 
