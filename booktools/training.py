@@ -38,9 +38,9 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from dataquartiers.cli import ArgumentParser
-from dataquartiers.data import package as data_package
 
 from . import REPO_DIR, TOOLS_DIR, notebooks
+from .catalogue.yamlfile import note_duplicate_keys
 
 TRAINING_DIR = "training"
 SESSIONS_DIR = f"{TRAINING_DIR}/sessions"
@@ -87,17 +87,6 @@ class _Loader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
-def _note_duplicate_keys(loader, node: yaml.MappingNode) -> dict:
-    """Build a mapping, noting on the loader every key written twice (YAML would keep the last one)."""
-    seen = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        if key in seen:
-            loader.duplicates.append((str(key), key_node.start_mark.line + 1))
-        seen.add(key)
-    return loader.construct_mapping(node, deep=True)
-
-
 class _FastLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
     """The same rules on libyaml's parser, many times faster: used first, for files without an alias
     (checked beforehand by scanning) nor a syntax error (the pure loader then gives the message)."""
@@ -112,7 +101,7 @@ for _cls in (_Loader, _FastLoader):
     _cls.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^-?[0-9]+$"), list("-0123456789"))
     _cls.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|false)$"), list("tf"))
     _cls.add_implicit_resolver("tag:yaml.org,2002:null", re.compile(r"^(?:~|null|)$"), ["~", "n", ""])
-    _cls.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _note_duplicate_keys)
+    _cls.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, note_duplicate_keys)
 
 _SYNTAX_HINTS = [
     ("mapping values are not allowed", "un texte qui contient « : » doit être mis entre guillemets"),

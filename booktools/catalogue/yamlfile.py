@@ -43,7 +43,9 @@ class _TextLoader(_Loader):
 _TextLoader.yaml_implicit_resolvers = {}
 
 
-def _mapping(loader, node):
+def note_duplicate_keys(loader, node: yaml.MappingNode) -> dict:
+    """Build a mapping, noting on the loader (`loader.duplicates`) every key written twice (YAML
+    would keep the last one in silence). Also used by the training files' loader."""
     seen: set = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=True)
@@ -53,7 +55,7 @@ def _mapping(loader, node):
     return loader.construct_mapping(node, deep=True)
 
 
-_TextLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+_TextLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, note_duplicate_keys)
 
 
 class _Pure(yaml.SafeLoader):
