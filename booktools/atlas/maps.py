@@ -59,8 +59,9 @@ def map_file(resource: str) -> str:
 class AtlasMaps:
     """The contours, read once; one map document per file of 2015 contours."""
 
-    def __init__(self, atlas: Atlas):
+    def __init__(self, atlas: Atlas, favicon: str | None = None):
         self.atlas = atlas
+        self.favicon = favicon  # the site's icon, as seen from cartes/ (None: the site has none)
         self.layers = {name: data.load(name, folder=atlas.folder) for name in atlas.contour_resources}
         self.qpv_2024 = None
         if atlas.contours_2024_resources:
@@ -122,23 +123,18 @@ class AtlasMaps:
         m.get_root().html.add_child(Element(legend), name="dq_legend")
         maps.layer_control(m)
         _Focus(geojson.get_name(), QPV_COLOUR).add_to(m)
-        return shared_leaflet_document(m, f"Carte : {title}")
+        return shared_leaflet_document(m, f"Carte : {title}", self.favicon)
 
 
-#: The site's favicon (`html.favicon` in _config.yml, copied to _static/ by Sphinx), seen from
-#: atlas/cartes/: the map documents are pages of the site too.
-SITE_FAVICON = "../../_static/favicon.svg"
-
-
-def shared_leaflet_document(m: folium.Map, title: str) -> str:
+def shared_leaflet_document(m: folium.Map, title: str, favicon: str | None = None) -> str:
     """The map's HTML, French, titled, loading Leaflet from the files beside it instead of inlining it."""
     root = m.get_root()
     header = root.header
     # dataquartiers.maps inlines Leaflet under this name; the shared copy replaces it.
     if "leaflet_inline" in header._children:
         del header._children["leaflet_inline"]
-    header.add_child(Element('<link rel="stylesheet" href="leaflet.css">\n<script src="leaflet.js"></script>\n'
-                             f'<link rel="icon" href="{SITE_FAVICON}" type="image/svg+xml">'),
+    icon = f'\n<link rel="icon" href="{html.escape(favicon)}">' if favicon else ""  # a page of the site too
+    header.add_child(Element('<link rel="stylesheet" href="leaflet.css">\n<script src="leaflet.js"></script>' + icon),
                      name="leaflet_shared", index=1)
     # Opened alone (« Ouvrir la carte seule »), the document is a page of the site: it links back to
     # the atlas and to the accessibility statement like every page's footer; inside its sheet's

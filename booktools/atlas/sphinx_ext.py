@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import posixpath
 import re
 import time
 from pathlib import Path
@@ -132,6 +133,16 @@ def _write_sheets(app: Sphinx, exception: Exception | None) -> None:
     _write_timing(app, timing)
 
 
+def _favicon_from_maps(app: Sphinx) -> str | None:
+    """The site's favicon (`html_favicon`, which Sphinx copies into _static/) seen from atlas/cartes/."""
+    favicon = getattr(app.config, "html_favicon", None)
+    if not favicon:
+        return None
+    if "://" in favicon:
+        return favicon
+    return f"../../_static/{posixpath.basename(favicon)}"
+
+
 def write_atlas(app: Sphinx, frame: str, out: Path, docs: set[str], labs: list) -> dict:
     """Every sheet, map document and CSV file of the atlas, in `out` (atlas/ of the site)."""
     atlas = _atlas(app)
@@ -140,7 +151,7 @@ def write_atlas(app: Sphinx, frame: str, out: Path, docs: set[str], labs: list) 
     coverage = labs_module.Coverage(labs, atlas.folder)
     steps["labs_seconds"] = time.perf_counter() - start
     start = time.perf_counter()
-    atlas_maps = AtlasMaps(atlas)
+    atlas_maps = AtlasMaps(atlas, favicon=_favicon_from_maps(app))
     map_of = atlas_maps.map_of()
     (out / MAPS_DIR).mkdir(parents=True, exist_ok=True)
     for name, document in atlas_maps.documents().items():
