@@ -90,7 +90,7 @@ def vendor(node_modules: Path = NODE_MODULES, target: Path = VENDOR_DIR,
         "// Written by booktools/vendor.py: name the widget controls for screen readers.\n"
         "(function () {\n"
         "  function name() {\n"
-        "    document.querySelectorAll('.jupyter-widgets.widget-inline-hbox').forEach(function (box) {\n"
+        "    document.querySelectorAll('.widget-inline-hbox').forEach(function (box) {\n"
         "      var label = box.querySelector('.widget-label');\n"
         "      var text = label ? label.textContent.trim() : '';\n"
         "      if (!text) { return; }\n"
