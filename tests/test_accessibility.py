@@ -9,15 +9,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from bs4 import BeautifulSoup
 
 from booktools import site_publish
 from browser import chromium_available, offline_page
+from built_site import soup_of
 from conftest import REPO, serve_folder
-
-
-def soup_of(path):
-    return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
 
 
 def test_every_image_has_a_text_alternative(site):

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import html as html_lib
 import re
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-import pytest
 import yaml
 from bs4 import BeautifulSoup
 
+from built_site import soup_of
 from conftest import REPO
 
 EXTERNAL = re.compile(r"^(https?:)?//", re.I)
@@ -34,10 +33,6 @@ def toc_files(node) -> list[str]:
 
 def pages(site: Path) -> list[Path]:
     return sorted(p for p in site.rglob("*.html") if "_static" not in p.parts and "lite" not in p.parts)
-
-
-def soup_of(path: Path) -> BeautifulSoup:
-    return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
 
 
 def test_build_gate(book_build):

@@ -16,6 +16,7 @@ import pytest
 import yaml
 from bs4 import BeautifulSoup
 
+import built_site
 from browser import chromium_available, offline_page
 from conftest import REPO
 from booktools import lite
@@ -29,7 +30,7 @@ needs_chromium = pytest.mark.skipif(not chromium_available(), reason="Debian chr
 
 
 def soup_of(site: Path, page: str) -> BeautifulSoup:
-    return BeautifulSoup((site / page).read_text(encoding="utf-8"), "html.parser")
+    return built_site.soup_of(site / page)
 
 
 def text_of(site: Path, page: str) -> str:
@@ -84,7 +85,7 @@ def test_high_robustness_scores_link_the_labs_limits_sections(site):
         if assessment.score("algorithm-robustness") < 3:
             continue
         target, fragment = linked[assessment.stem]
-        heading = BeautifulSoup(target.read_text(encoding="utf-8"), "html.parser").find(id=fragment)
+        heading = built_site.soup_of(target).find(id=fragment)
         assert heading is not None and heading.find(re.compile("h[1-6]")).get_text(strip=True).startswith("Limites")
 
 

@@ -12,7 +12,6 @@ Pyodide 314 (Python 3.12 and pandas 2.2 instead of 3.14 and pandas 3): see the k
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import zipfile

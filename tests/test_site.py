@@ -16,19 +16,16 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
-from bs4 import BeautifulSoup, Comment
+from bs4 import BeautifulSoup, Comment, NavigableString, Tag
 
 from booktools import site_publish
+from built_site import soup_of
 from conftest import REPO
 
 CONFIG = yaml.safe_load((REPO / "_config.yml").read_text(encoding="utf-8"))
 BASE = CONFIG["html"]["baseurl"]
 REPOSITORY = CONFIG["repository"]["url"].rstrip("/")
 SITEMAP_NS = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
-
-
-def soup_of(path: Path) -> BeautifulSoup:
-    return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
 
 
 def pages(site: Path) -> list[str]:
@@ -184,14 +181,20 @@ ENGLISH = ["Launch interactive content", "Repository", "Suggest edit", "Open iss
 ENGLISH_ATTR = ["Main", "Page", "Breadcrumb", "Color mode"]
 
 
-def _reader_facing(soup: BeautifulSoup) -> tuple[list[str], list[str]]:
-    for node in soup(["script", "style", "template"]):
-        node.decompose()
-    for comment in soup.find_all(string=lambda s: isinstance(s, Comment)):
-        comment.extract()
-    texts = [t.strip() for t in soup.find_all(string=True) if t.strip()]
-    attrs = [t[a] for t in soup.find_all(True) for a in ("title", "aria-label", "alt", "placeholder", "data-bs-title")
-             if t.get(a)]
+def _reader_facing(soup: BeautifulSoup, leave_out: Tag | None = None) -> tuple[list[str], list[str]]:
+    """The texts and the labelling attributes a reader meets: no script, style, template or
+    comment, and nothing of `leave_out` (the shared tree is read, not changed: tests/built_site.py)."""
+    texts, attrs, stack = [], [], [soup]
+    while stack:
+        node = stack.pop()
+        for child in node.children:
+            if isinstance(child, Tag):
+                if child.name in ("script", "style", "template") or child is leave_out:
+                    continue
+                attrs += [child[a] for a in ("title", "aria-label", "alt", "placeholder", "data-bs-title") if child.get(a)]
+                stack.append(child)
+            elif isinstance(child, NavigableString) and not isinstance(child, Comment) and child.strip():
+                texts.append(child.strip())
     return texts, attrs
 
 
@@ -199,10 +202,8 @@ def test_theme_labels_are_french(site):
     found = []
     for rel in pages(site):
         soup = soup_of(site / rel)
-        article = soup.select_one("article.bd-article")
-        if article is not None:
-            article.decompose()  # the book's own text may quote an English word; the frame may not
-        texts, attrs = _reader_facing(soup)
+        # the book's own text may quote an English word; the frame may not
+        texts, attrs = _reader_facing(soup, leave_out=soup.select_one("article.bd-article"))
         for label in ENGLISH:
             found += [f"{rel}: « {t} »" for t in texts + attrs if re.search(rf"\b{re.escape(label)}\b", t)]
         found += [f"{rel}: attribute « {a} »" for a in attrs if a in ENGLISH_ATTR]

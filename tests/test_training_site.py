@@ -10,7 +10,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from bs4 import BeautifulSoup
 
 from booktools import notebooks
 from booktools import training as tr
@@ -18,6 +17,7 @@ from booktools import training_handouts as th
 from booktools.training_documents import REVIEW_NOTICE
 from booktools.training_pages import TEMPLATE_FILES_DIR
 from browser import chromium_available, offline_page
+from built_site import soup_of
 from conftest import REPO
 
 AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
@@ -28,10 +28,6 @@ needs_chromium = pytest.mark.skipif(not chromium_available(), reason="Debian chr
 @pytest.fixture(scope="module")
 def training():
     return tr.load_training(REPO)
-
-
-def soup(path: Path) -> BeautifulSoup:
-    return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
 
 
 def plain(text: str) -> str:
@@ -48,7 +44,7 @@ QPV_OF = {"dijon": ("21231", "Dijon"), "marseille": ("13055", "Marseille"), "lyo
 @pytest.mark.parametrize("city", sorted(QPV_OF))
 def test_session_page(site, city, training):
     code, name = QPV_OF[city]
-    page = soup(site / tr.SESSIONS_DIR / f"{city}.html")
+    page = soup_of(site / tr.SESSIONS_DIR / f"{city}.html")
     text = page.get_text(" ")
     assert page.find("h1").get_text(strip=True).startswith(f"Session de formation à {name}")
     tables = page.find_all("table")
@@ -72,12 +68,12 @@ def test_session_page(site, city, training):
 
 
 def test_lyon_lists_its_regional_partner(site):
-    text = soup(site / tr.SESSIONS_DIR / "lyon.html").get_text(" ")
+    text = soup_of(site / tr.SESSIONS_DIR / "lyon.html").get_text(" ")
     assert "Labo Cités" in text  # catalogue/partners/labo-cites.yml: Auvergne-Rhône-Alpes
 
 
 def test_former_part_in_the_navigation(site):
-    nav = soup(site / "training" / "index.html").find("nav", class_="bd-docs-nav")
+    nav = soup_of(site / "training" / "index.html").find("nav", class_="bd-docs-nav")
     links = {a["href"].split("#")[0] for a in nav.find_all("a", href=True)}
     for target in ("sessions/dijon.html", "animation.html", "profils.html", "fiches.html", "quiz.html", "modeles.html"):
         assert any(link.endswith(target) for link in links), target
@@ -86,7 +82,7 @@ def test_former_part_in_the_navigation(site):
 # --- facilitator notes -----------------------------------------------------------------------
 
 def test_notes_page_has_every_lab(site, training):
-    page = soup(site / "training" / "animation.html")
+    page = soup_of(site / "training" / "animation.html")
     text = plain(page.get_text(" "))
     for stem, notes in training.notes.items():
         assert page.find(id=f"{stem}-animation"), stem
@@ -101,7 +97,7 @@ def test_notes_page_has_every_lab(site, training):
 
 def test_notes_are_not_on_the_lab_pages(site, training):
     for stem, notes in training.notes.items():
-        text = plain(soup(site / "labs" / f"{stem}.html").get_text(" "))
+        text = plain(soup_of(site / "labs" / f"{stem}.html").get_text(" "))
         for step in notes.data["etapes"]:
             if step.get("conseils"):
                 assert plain(step["conseils"])[:60] not in text, f"labs/{stem}.html shows a facilitator tip"
@@ -149,7 +145,7 @@ def test_lab_handout_pdf(site, notebook):
 
 
 def test_handouts_page_links_every_lab_pdf(site):
-    page = soup(site / "training" / "fiches.html")
+    page = soup_of(site / "training" / "fiches.html")
     hrefs = {a["href"] for a in page.find_all("a", href=True)}
     for notebook in notebooks.lab_notebooks(REPO):
         assert f"fiches/{notebook.stem}.pdf" in hrefs
@@ -212,7 +208,7 @@ def test_template_files_open_and_hold_the_text(site, template, training):
 
 @pytest.mark.parametrize("template", ["clause-data", "convention-partage", "aipd", "cadrage-question", "note-restitution"])
 def test_template_page(site, template, training):
-    page = soup(site / tr.TEMPLATES_DIR / f"{template}.html")
+    page = soup_of(site / tr.TEMPLATES_DIR / f"{template}.html")
     text = page.get_text(" ")
     assert REVIEW_NOTICE in text
     assert page.find(class_="admonition", string=None) is not None
@@ -270,7 +266,7 @@ def test_quiz_works_with_the_keyboard_offline(site, site_url, training):
 
 
 def test_quiz_markup_is_accessible_without_script(site, training):
-    page = soup(site / tr.QUIZ_DIR / "canicules.html")
+    page = soup_of(site / tr.QUIZ_DIR / "canicules.html")
     questions = page.select("form.dq-quiz fieldset.dq-question")
     assert len(questions) == len(training.quizzes["canicules"].data["questions"])
     for fieldset in questions:
@@ -283,7 +279,7 @@ def test_quiz_markup_is_accessible_without_script(site, training):
     assert page.find("script", src=re.compile(r"_static/dq-training/dq-quiz\.js"))
     assert (site / "_static" / "dq-training" / "dq-quiz.js").exists()
     # only quiz pages load the quiz script
-    assert not soup(site / "training" / "index.html").find("script", src=re.compile("dq-quiz"))
+    assert not soup_of(site / "training" / "index.html").find("script", src=re.compile("dq-quiz"))
 
 
 TRAINING_PAGES = ["training/index.html", "training/sessions/marseille.html", "training/animation.html",
