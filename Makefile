@@ -81,11 +81,15 @@ serve: site
 # tests that need none of build, browser, slow; the stress runs only run with `--stress`.
 STRESS_RUNS ?= 20
 
+# On every core (pytest-xdist), at most 4 workers: each holds the parsed pages of the site (about
+# 2 GB). The groups (a file, or the tests sharing lab runs) and their order: tests/conftest.py.
+PYTEST_WORKERS := -n auto --maxprocesses 4 --dist loadgroup --no-loadscope-reorder
+
 test: setup
-	$(PY) -m pytest tests
+	$(PY) -m pytest tests $(PYTEST_WORKERS)
 
 test-fast: setup
-	$(PY) -m pytest tests --fast
+	$(PY) -m pytest tests --fast $(PYTEST_WORKERS)
 
 # Each lab STRESS_RUNS times in a row (opt-in: about 10 minutes); the suite keeps one bounded
 # run of the Output-widget case that used to hang (tests/test_stress.py).

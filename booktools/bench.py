@@ -133,27 +133,23 @@ def lab_figures(runs: int = RUNS) -> list[tuple[str, str, str]]:
 def lab_city_figures(runs: int = RUNS) -> list[tuple[str, str, str]]:
     """Execution time of every lab on each training city (its commune), the way a trainee runs it:
     the `parameters` cell given the city's code (booktools/coverage.py lists the cities)."""
-    from nbclient import NotebookClient
-
     from .coverage import TRAINING_CITIES
+    from .execution import run_notebook, with_parameters
 
     rows = []
     for path in sorted((REPO / "labs").glob("*.ipynb")):
         for city, commune, _epci in TRAINING_CITIES:
             def run():
-                nb = nbformat.read(path, as_version=4)
-                cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
-                cell.source += f"\nTERRITOIRE = {commune!r}"
-                NotebookClient(nb, timeout=600, kernel_name="python3",
-                               resources={"metadata": {"path": str(path.parent)}}).execute()
+                nb = with_parameters(nbformat.read(path, as_version=4), {"TERRITOIRE": commune})
+                run_notebook(nb, path.parent, where=f"{path.name} ({commune})")
             rows.append((f"exécution du lab {path.stem} à {city} ({commune})", seconds(_median_time(run, runs)),
                          "< 30 s"))
     return rows
 
 
-#: The pytest arguments of `make test-fast` and `make test` (Makefile), run here without the
-#: set-up step the Make targets start with.
-TEST_TIERS = {"make test-fast": ["tests", "--fast"], "make test": ["tests"]}
+#: The two test tiers, run as a trainer or CI runs them (the Makefile: set-up, then pytest on every core).
+TEST_TIERS = {"make test-fast": ["make", "--no-print-directory", "test-fast"],
+              "make test": ["make", "--no-print-directory", "test"]}
 
 
 #: pytest's words in its summary line, in French.
@@ -168,15 +164,14 @@ def _french_summary(summary: str) -> str:
 
 
 def test_figures(runs: int = int(os.environ.get("BENCH_TEST_RUNS", "1"))) -> list[tuple[str, str, str]]:
-    """Wall-clock time of the two test tiers, each run as a subprocess in the working tree (what
-    the Make targets run, set-up excepted); one run by default: the whole suite takes minutes."""
+    """Wall-clock time of the two test tiers, each Make target run in the working tree (its set-up
+    step is then up to date); one run by default: the whole suite takes minutes."""
     rows = []
-    for name, args in TEST_TIERS.items():
+    for name, command in TEST_TIERS.items():
         times, summary = [], ""
         for _ in range(runs):
             start = time.perf_counter()
-            proc = subprocess.run([sys.executable, "-m", "pytest", *args, "-q", "-p", "no:cacheprovider"],
-                                  cwd=REPO, capture_output=True, text=True)
+            proc = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
             times.append(time.perf_counter() - start)
             # pytest's last line: "287 passed, 95 deselected in 33.28s"
             found = [m.group(1) for line in proc.stdout.splitlines()

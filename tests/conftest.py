@@ -13,6 +13,11 @@ test's source or in the source of the fixtures it uses, and from NEEDS (by file 
 `file::test` prefix) for what the source does not show. `make test-fast` runs `pytest --fast`
 (FAST_TIER: none of build, browser, slow); `make test` runs everything but the stress runs.
 
+`make test` and `make test-fast` spread the tests over the machine's cores (pytest-xdist,
+`--dist loadgroup`): the tests of a file go to one worker (its module fixtures are made once),
+the tests that read lab runs go to one worker together (each run made once: LAB_RUN_CALLS), and
+the book is built once for all the workers (`book_build`).
+
 A run whose selected tests declare no need of a kind forbids that kind: a test of `make test-fast`
 that starts a kernel or a browser fails and names NEEDS, so an undeclared slow test cannot hide
 in the fast tier. When a run holds both tests of the build and lab runs, the build is made first,
@@ -23,6 +28,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import json
 import socket
 import subprocess
 import sys
@@ -30,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from booktools.headless import serve_folder  # noqa: F401  (tests import it from here)
 
@@ -62,26 +69,42 @@ NEEDS: dict[str, set[str]] = {
     "test_data.py::test_prepare_makes_the_shipped_files": {"slow"},
     "test_data.py::test_frictionless_validates_the_data_package": {"slow"},
 }
+#: Calls that read the session's lab runs (tests/notebooks.py): such tests share one worker.
+LAB_RUN_CALLS = ("lab_run(", "run_lab(", "run_with_parameters(")
+LAB_RUNS_GROUP = "lab-runs"
 TIER_MARKERS = ("build", "browser", "slow", "stress")
 #: `pytest --fast` (`make test-fast`): the tests that need none of these.
 FAST_TIER = "not build and not browser and not slow"
 
 
+_ALL_CALLS = tuple({c for calls in CALLS.values() for c in calls} | set(LAB_RUN_CALLS))
+
+
 @functools.lru_cache(maxsize=None)
 def _calls_in(function, depth: int = 2) -> frozenset[str]:
-    """The needs CALLS finds in `function` and in the functions of its module it calls."""
+    """The calls of CALLS and LAB_RUN_CALLS found in `function` and in the functions of its
+    module it calls."""
     try:
         source = inspect.getsource(function)
     except (OSError, TypeError):
         return frozenset()
-    needs = {need for need, calls in CALLS.items() if any(c in source for c in calls)}
+    found = {c for c in _ALL_CALLS if c in source}
     if depth:
         module_globals = getattr(function, "__globals__", {})
         for name in getattr(getattr(function, "__code__", None), "co_names", ()):
             helper = module_globals.get(name)
             if inspect.isfunction(helper) and helper.__module__ == function.__module__ and helper is not function:
-                needs |= _calls_in(helper, depth - 1)
-    return frozenset(needs)
+                found |= _calls_in(helper, depth - 1)
+    return frozenset(found)
+
+
+def _calls_of(item: pytest.Item) -> set[str]:
+    """The calls found in the test's source and in its fixtures' (conftest's own apart)."""
+    functions = [getattr(item, "function", None)]
+    for name, definitions in getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {}).items():
+        if name not in BUILD_FIXTURES:  # the build's own subprocess is the `build` need
+            functions += [d.func for d in definitions if Path(inspect.getsourcefile(d.func) or "").name != "conftest.py"]
+    return set().union(*(_calls_in(f) for f in functions if f is not None))
 
 
 def needs_of(item: pytest.Item) -> set[str]:
@@ -90,12 +113,8 @@ def needs_of(item: pytest.Item) -> set[str]:
     needs = {m.name for m in item.iter_markers() if m.name in TIER_MARKERS}
     if BUILD_FIXTURES & set(item.fixturenames):
         needs.add("build")
-    functions = [getattr(item, "function", None)]
-    for name, definitions in getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {}).items():
-        if name not in BUILD_FIXTURES:  # the build's own subprocess is the `build` need
-            functions += [d.func for d in definitions if Path(inspect.getsourcefile(d.func) or "").name != "conftest.py"]
-    for function in filter(None, functions):
-        needs |= _calls_in(function)
+    calls = _calls_of(item)
+    needs |= {need for need, need_calls in CALLS.items() if calls & set(need_calls)}
     file_and_name = f"{item.path.name}::{getattr(item, 'originalname', item.name)}"
     for key, declared in NEEDS.items():
         if file_and_name.startswith(key if "::" in key else key + "::"):
@@ -124,10 +143,29 @@ def pytest_collection_modifyitems(config, items):
         needs = needs_of(item)
         for need in sorted(needs):
             item.add_marker(need)
+        item.add_marker(pytest.mark.xdist_group(_group_of(item)))
         (dropped if "stress" in needs and not config.getoption("--stress") else kept).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
-        items[:] = kept
+    items[:] = _heaviest_groups_first(kept)
+
+
+def _group_of(item: pytest.Item) -> str:
+    return LAB_RUNS_GROUP if _calls_of(item) & set(LAB_RUN_CALLS) else item.path.name
+
+
+#: A rough cost of a test by its needs, to hand the workers the long groups first (pytest-xdist
+#: sends the groups in the order of the collection): the last group then ends soon after the others.
+COST = {"browser": 5.0, "slow": 3.0, "build": 1.0}
+
+
+def _heaviest_groups_first(items: list[pytest.Item]) -> list[pytest.Item]:
+    cost: dict[str, float] = {}
+    for item in items:
+        group = _group_of(item)
+        cost[group] = cost.get(group, 0.0) + max((COST[m.name] for m in item.iter_markers() if m.name in COST), default=0.05)
+    order = {group: rank for rank, group in enumerate(sorted(cost, key=lambda g: -cost[g]))}
+    return sorted(items, key=lambda item: order[_group_of(item)])  # stable: each file's own order kept
 
 
 @dataclass
@@ -138,10 +176,23 @@ class Build:
 
 
 @pytest.fixture(scope="session")
-def book_build() -> Build:
-    """Run the build gate once: every test that reads the site shares this build."""
-    proc = subprocess.run(BUILD_GATE, cwd=REPO, capture_output=True, text=True)
-    return Build(proc.returncode, proc.stdout + proc.stderr, REPO / "_build" / "html")
+def book_build(tmp_path_factory, worker_id) -> Build:
+    """Run the build gate once: every test that reads the site shares this build. Under
+    pytest-xdist the first worker that needs it builds while the others wait, then read its
+    result (the pattern of pytest-xdist's documentation)."""
+    def build() -> Build:
+        proc = subprocess.run(BUILD_GATE, cwd=REPO, capture_output=True, text=True)
+        return Build(proc.returncode, proc.stdout + proc.stderr, REPO / "_build" / "html")
+
+    if worker_id == "master":
+        return build()
+    result = tmp_path_factory.getbasetemp().parent / "book-build.json"
+    with FileLock(f"{result}.lock"):
+        if not result.is_file():
+            made = build()
+            result.write_text(json.dumps({"returncode": made.returncode, "output": made.output}), encoding="utf-8")
+        done = json.loads(result.read_text(encoding="utf-8"))
+    return Build(done["returncode"], done["output"], REPO / "_build" / "html")
 
 
 @pytest.fixture(scope="session")

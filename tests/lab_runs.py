@@ -1,42 +1,26 @@
-"""Run a lab as a trainee would, with other parameters, once per lab × territory in a session.
+"""Run a lab as a trainee would, on a territory, and read what it shows.
 
-`run_lab(lab, territory, **parameters)` appends `NAME = value` lines to the lab's `parameters`
-cell, executes it with nbclient and returns (notebook, error): the error is None, or the
-CellExecutionError of the cell that stopped (the notebook keeps the outputs up to it, as in a
-trainee's « run all »). Runs are memoised: several tests read the same run.
+`run_lab(lab, territory, **parameters)` is tests/notebooks.py's `lab_run` with the territory named:
+the lab with `TERRITOIRE = territory` (and the other parameters) appended to its `parameters`
+cell, executed once per session whoever asks (the build's run when it is the lab as published),
+through booktools.execution (the Output-widget fix, a French message for a stuck cell). It returns
+(notebook, error): the error is None, or the CellExecutionError of the cell that stopped (the
+notebook keeps the outputs up to it, as in a trainee's « run all »). The notebook is shared: read it.
 """
 
 from __future__ import annotations
 
-import os
 import re
-from functools import lru_cache
-
-import nbformat
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
 
 from conftest import REPO
+from notebooks import lab_run
 
 WIDGET = "application/vnd.jupyter.widget-view+json"
 
 
-@lru_cache(maxsize=None)
-def _run(lab: str, territory: str, parameters: tuple, datasets: str):
-    path = REPO / "labs" / f"{lab}.ipynb"
-    nb = nbformat.read(path, as_version=4)
-    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
-    cell.source += "\n" + "\n".join(f"{k} = {v!r}" for k, v in (("TERRITOIRE", territory), *parameters))
-    try:
-        NotebookClient(nb, timeout=600, kernel_name="python3",
-                       resources={"metadata": {"path": str(path.parent)}}).execute()
-    except CellExecutionError as err:
-        return nb, err
-    return nb, None
-
-
 def run_lab(lab: str, territory: str, **parameters):
-    return _run(lab, territory, tuple(sorted(parameters.items())), os.environ.get("DQ_DATASETS", ""))
+    run = lab_run(REPO / "labs" / f"{lab}.ipynb", TERRITOIRE=territory, **parameters)
+    return run.notebook, run.error
 
 
 def outputs(nb, kind: str) -> list[str]:

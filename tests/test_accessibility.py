@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from booktools import site_publish
+from booktools import site_audit, site_publish
 from browser import chromium_available, offline_page
 from built_site import soup_of
 from conftest import REPO, serve_folder
@@ -85,6 +85,10 @@ def test_the_statement_names_the_axe_version_place_and_the_checks_it_claims(site
                          ("servi sans erreur", "test_every_request_a_page_makes_answers")]:
         assert claim in text.replace("\n", " ") and proof in tests, claim
     assert "package.json" in text
+    sample = f"dossier de plus de {site_audit.SAMPLE_ABOVE} pages générées de la même façon"
+    flat = " ".join(text.split())
+    assert flat.count(sample) == 2 and flat.count(f"{site_audit.SAMPLE} pages réparties régulièrement") == 1, \
+        "the statement gives the audit's sample rule (booktools/site_audit.py)"
 
 
 # --- map legends on a phone ----------------------------------------------------------------------

@@ -110,11 +110,16 @@ def _unzip(bundle: Path, into: Path) -> Path:
     return into / bundle.stem
 
 
+#: The test's harness in the fresh virtualenv: the lab's kernel is that virtualenv's Python (what a
+#: participant has); the runner itself takes booktools.execution from the repository, as every
+#: headless run of the book does (the Output-widget fix, a bounded cell), never the lab's code.
 RUNNER = """
 import sys, nbformat
-from nbclient import NotebookClient
+from pathlib import Path
+sys.path.append(sys.argv[3])
+from booktools.execution import run_notebook
 nb = nbformat.read(sys.argv[1], as_version=4)
-NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": sys.argv[2]}}).execute()
+run_notebook(nb, Path(sys.argv[2]), where=sys.argv[1])
 bad = []
 for i, cell in enumerate(nb.cells):
     for out in cell.get("outputs", []):
@@ -170,7 +175,7 @@ def test_bundle_runs_alone_in_a_fresh_virtualenv(notebook, site_bundles, fresh_v
     env["PATH"] = f"{fresh_venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     runner = tmp_path / "run.py"
     runner.write_text(RUNNER)
-    proc = subprocess.run([str(fresh_venv / "bin" / "python"), str(runner), f"{notebook.stem}.ipynb", str(folder)],
+    proc = subprocess.run([str(fresh_venv / "bin" / "python"), str(runner), f"{notebook.stem}.ipynb", str(folder), str(REPO)],
                           cwd=folder, capture_output=True, text=True, env=env, timeout=900)
     assert proc.returncode == 0, f"{notebook.stem}: the bundle's notebook failed:\n{proc.stderr[-4000:]}"
     assert proc.stdout.strip().splitlines()[-1] == "OK", proc.stdout[-3000:]

@@ -1,5 +1,5 @@
-"""The expected answers of the facilitator notes, recomputed: each lab runs (nbclient) with its
-solution code appended, and every `verifications` expression of labs/<lab>.animation.yml must give
+"""The expected answers of the facilitator notes, recomputed: each lab runs (booktools.execution,
+as every headless run) with its solution code appended, and every `verifications` expression of labs/<lab>.animation.yml must give
 the value the notes print. A change of data or of the lab that moves an answer fails here."""
 
 from __future__ import annotations
@@ -8,9 +8,8 @@ import json
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 
-from booktools import notebooks
+from booktools import execution, notebooks
 from booktools import training as tr
 from conftest import REPO
 
@@ -48,7 +47,7 @@ def test_expected_answers_hold(stem, parameters, checks):
     expressions = [expression for _, expression, _ in checks]
     nb.cells.append(nbformat.v4.new_code_cell(
         "import json as _json\nprint(_json.dumps([str(eval(_e)) for _e in " + repr(expressions) + "], ensure_ascii=False))"))
-    NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    execution.run_notebook(nb, path.parent, where=f"labs/{stem}.ipynb et ses solutions")
     printed = "".join(o.get("text", "") for o in nb.cells[-1].outputs if o.output_type == "stream")
     values = json.loads(printed.strip().splitlines()[-1])
     for (number, expression, expected), got in zip(checks, values):
