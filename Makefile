@@ -82,8 +82,8 @@ serve: site
 STRESS_RUNS ?= 20
 
 # On every core (pytest-xdist), at most 4 workers: each holds the parsed pages of the site (about
-# 2 GB). The groups (a file, or the tests sharing lab runs) and their order: tests/conftest.py.
-PYTEST_WORKERS := -n auto --maxprocesses 4 --dist loadgroup --no-loadscope-reorder
+# 2 GB). A file's tests go to one worker, the costliest files first (tests/conftest.py).
+PYTEST_WORKERS := -n auto --maxprocesses 4 --dist loadfile --no-loadscope-reorder
 
 test: setup
 	$(PY) -m pytest tests $(PYTEST_WORKERS)

@@ -14,9 +14,9 @@ test's source or in the source of the fixtures it uses, and from NEEDS (by file 
 (FAST_TIER: none of build, browser, slow); `make test` runs everything but the stress runs.
 
 `make test` and `make test-fast` spread the tests over the machine's cores (pytest-xdist,
-`--dist loadgroup`): the tests of a file go to one worker (its module fixtures are made once),
-the tests that read lab runs go to one worker together (each run made once: LAB_RUN_CALLS), and
-the book is built once for all the workers (`book_build`).
+`--dist loadfile`): the tests of a file go to one worker (its module fixtures are made once), the
+files that cost most first (COST); the book is built once for all the workers (`book_build`) and
+each lab run is made once for all of them (`_shared_lab_runs`, tests/notebooks.py).
 
 A run whose selected tests declare no need of a kind forbids that kind: a test of `make test-fast`
 that starts a kernel or a browser fails and names NEEDS, so an undeclared slow test cannot hide
@@ -50,7 +50,8 @@ BUILD_GATE = [str(BIN / "jupyter-book"), "build", "--all", "-W", "-n", "--keep-g
 BUILD_FIXTURES = {"book_build", "site", "site_url"}
 #: Calls that show a need, in a test's source or in the source of a fixture it uses.
 CALLS = {
-    "browser": ("offline_page(", "sync_playwright(", "measure_startup("),
+    "browser": ("offline_page(", "sync_playwright(", "measure_startup(",
+                "audit_site(", "weigh(", "print_pdfs("),  # booktools' site audit and handout printing
     "slow": (
         "lab_run(", "run_lab(", "run_with_parameters(", "run_notebook(", "NotebookClient(",  # a kernel
         '"sphinx"', "build_main(", "jupyter-book",  # a Sphinx build
@@ -69,21 +70,17 @@ NEEDS: dict[str, set[str]] = {
     "test_data.py::test_prepare_makes_the_shipped_files": {"slow"},
     "test_data.py::test_frictionless_validates_the_data_package": {"slow"},
 }
-#: Calls that read the session's lab runs (tests/notebooks.py): such tests share one worker.
-LAB_RUN_CALLS = ("lab_run(", "run_lab(", "run_with_parameters(")
-LAB_RUNS_GROUP = "lab-runs"
 TIER_MARKERS = ("build", "browser", "slow", "stress")
 #: `pytest --fast` (`make test-fast`): the tests that need none of these.
 FAST_TIER = "not build and not browser and not slow"
 
 
-_ALL_CALLS = tuple({c for calls in CALLS.values() for c in calls} | set(LAB_RUN_CALLS))
+_ALL_CALLS = tuple({c for calls in CALLS.values() for c in calls})
 
 
 @functools.lru_cache(maxsize=None)
 def _calls_in(function, depth: int = 2) -> frozenset[str]:
-    """The calls of CALLS and LAB_RUN_CALLS found in `function` and in the functions of its
-    module it calls."""
+    """The calls of CALLS found in `function` and in the functions of its module it calls."""
     try:
         source = inspect.getsource(function)
     except (OSError, TypeError):
@@ -143,29 +140,35 @@ def pytest_collection_modifyitems(config, items):
         needs = needs_of(item)
         for need in sorted(needs):
             item.add_marker(need)
-        item.add_marker(pytest.mark.xdist_group(_group_of(item)))
         (dropped if "stress" in needs and not config.getoption("--stress") else kept).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
-    items[:] = _heaviest_groups_first(kept)
+    items[:] = _costliest_files_first(kept)
 
 
-def _group_of(item: pytest.Item) -> str:
-    return LAB_RUNS_GROUP if _calls_of(item) & set(LAB_RUN_CALLS) else item.path.name
-
-
-#: A rough cost of a test by its needs, to hand the workers the long groups first (pytest-xdist
-#: sends the groups in the order of the collection): the last group then ends soon after the others.
+#: A rough cost of a test by its needs, to hand the workers the long files first (pytest-xdist
+#: sends the files in the order of the collection): the last file then ends soon after the others.
+#: A module fixture that drives a browser or runs something slow does so for many pages or runs
+#: (the site audit, a sample book, a virtualenv): it counts SHARED_FIXTURE times a test.
 COST = {"browser": 5.0, "slow": 3.0, "build": 1.0}
+SHARED_FIXTURE = 40
 
 
-def _heaviest_groups_first(items: list[pytest.Item]) -> list[pytest.Item]:
-    cost: dict[str, float] = {}
+def _costliest_files_first(items: list[pytest.Item]) -> list[pytest.Item]:
+    cost: dict[Path, float] = {}
+    heavy_fixtures: dict[Path, set] = {}
     for item in items:
-        group = _group_of(item)
-        cost[group] = cost.get(group, 0.0) + max((COST[m.name] for m in item.iter_markers() if m.name in COST), default=0.05)
-    order = {group: rank for rank, group in enumerate(sorted(cost, key=lambda g: -cost[g]))}
-    return sorted(items, key=lambda item: order[_group_of(item)])  # stable: each file's own order kept
+        cost[item.path] = cost.get(item.path, 0.0) + max(
+            (COST[m.name] for m in item.iter_markers() if m.name in COST), default=0.05)
+        for definitions in getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {}).values():
+            for d in definitions:
+                if d.scope == "module" and d.func not in heavy_fixtures.setdefault(item.path, set()):
+                    heavy_fixtures[item.path].add(d.func)
+                    calls = _calls_in(d.func)
+                    cost[item.path] += SHARED_FIXTURE * max(
+                        (COST[need] for need, need_calls in CALLS.items() if calls & set(need_calls)), default=0)
+    order = {path: rank for rank, path in enumerate(sorted(cost, key=lambda path: (-cost[path], path.name)))}
+    return sorted(items, key=lambda item: order[item.path])  # stable: each file's own order kept
 
 
 @dataclass
@@ -207,6 +210,19 @@ def site(book_build: Build) -> Path:
 def site_url(site: Path):
     with serve_folder(site) as url:
         yield url
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _shared_lab_runs(tmp_path_factory, worker_id):
+    """Under pytest-xdist, the workers of a test run share their lab runs (tests/notebooks.py)."""
+    if worker_id == "master":  # one process: its memory is enough
+        yield
+        return
+    import notebooks
+
+    notebooks.SHARED_DIR = tmp_path_factory.getbasetemp().parent / "lab-runs"
+    yield
+    notebooks.SHARED_DIR = None
 
 
 def _forbidden(need: str, what: str):

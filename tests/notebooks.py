@@ -8,17 +8,24 @@ parameter set is executed once (appended to the `parameters` cell, as a particip
 lab would) and shared by every test that asks for it; a run that stops on an error keeps its
 outputs up to that cell, with the error. Runs go through
 booktools.execution.run_notebook: the Output-widget fix, a French message for a stuck cell.
+
+Under pytest-xdist (`make test`) the workers share the runs too: conftest.py points SHARED_DIR at
+a folder of the test run; the first worker that needs a run makes it and stores it there, under a
+lock, and the others read it (waiting if it is being made). Each run is made once per test run.
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
 import os
+import pickle
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+from filelock import FileLock
 from nbclient.exceptions import CellExecutionError
 
 from booktools import execution, notebooks
@@ -39,6 +46,8 @@ class LabRun:
 
 
 _RUNS: dict[tuple, LabRun] = {}
+#: Where the workers of one test run share their runs (set by conftest.py under pytest-xdist).
+SHARED_DIR: Path | None = None
 
 
 def lab_run(path: Path, **parameters) -> LabRun:
@@ -53,8 +62,22 @@ def lab_run(path: Path, **parameters) -> LabRun:
     datasets = os.environ.get("DQ_DATASETS", "")
     key = (path, tuple(sorted((k, repr(v)) for k, v in changed.items())), datasets)
     if key not in _RUNS:
-        _RUNS[key] = _run(path, published, changed, reuse_the_build=not datasets)
+        _RUNS[key] = _shared(key, lambda: _run(path, published, changed, reuse_the_build=not datasets))
     return _RUNS[key]
+
+
+def _shared(key: tuple, make) -> LabRun:
+    """The run made by `make`, or by another worker of this test run if one made it first."""
+    if SHARED_DIR is None:
+        return make()
+    SHARED_DIR.mkdir(parents=True, exist_ok=True)
+    stored = SHARED_DIR / (hashlib.sha256(repr(key).encode("utf-8")).hexdigest()[:32] + ".pickle")
+    with FileLock(f"{stored}.lock"):
+        if stored.is_file():
+            return pickle.loads(stored.read_bytes())
+        run = make()
+        stored.write_bytes(pickle.dumps(run))
+        return run
 
 
 def _run(path: Path, published, parameters: dict, reuse_the_build: bool) -> LabRun:

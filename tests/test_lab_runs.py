@@ -91,6 +91,31 @@ def test_a_lab_run_is_shared_by_the_tests_that_read_it():
         assert published.origin == "build", "the build made this very run: it must be reused"
 
 
+def test_the_workers_of_a_test_run_share_a_run_made_once(tmp_path, monkeypatch):
+    """Under pytest-xdist each worker is a process of its own: the first one that needs a run makes
+    it, the others read it from the test run's folder (tests/notebooks.py)."""
+    import notebooks as runs
+    from nbclient.exceptions import CellExecutionError
+
+    monkeypatch.setattr(runs, "SHARED_DIR", tmp_path / "lab-runs")
+    nb = new_notebook(cells=[new_code_cell("1 / 0", outputs=[new_output("error", ename="ZeroDivisionError")])])
+    made = []
+
+    def make():
+        made.append(1)
+        return runs.LabRun(REPO / "labs" / "lab.ipynb", {"TERRITOIRE": "21231"}, nb,
+                           CellExecutionError("Traceback…", "ZeroDivisionError", "division by zero"), "test", 1.5)
+
+    key = (REPO / "labs" / "lab.ipynb", (("TERRITOIRE", "'21231'"),), "")
+    first = runs._shared(key, make)
+    second = runs._shared(key, make)  # another worker: its own memory, the same folder
+    assert made == [1], "the run was made twice"
+    assert second is not first and second.notebook == first.notebook
+    assert (second.error.ename, second.error.evalue, second.seconds) == ("ZeroDivisionError", "division by zero", 1.5)
+    other = runs._shared((key[0], (("TERRITOIRE", "'69123'"),), ""), make)
+    assert len(made) == 2 and other.notebook == nb, "another parameter set is another run"
+
+
 # --- the tiers (tests/conftest.py) ------------------------------------------------------------------
 
 TIER_TESTS = '''
