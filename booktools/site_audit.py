@@ -163,7 +163,9 @@ NO_TRANSITIONS = "*, *::before, *::after { transition: none !important; animatio
 #: in light mode on the same page).
 COLOUR_RULES = ["color-contrast", "link-in-text-block"]
 
-HAS_LATE_CONTENT = "() => !!document.querySelector('.jupyter-widgets, iframe, .widget-area, script[type*=widget]')"
+#: Widgets are drawn by the widget manager after the page's load event; maps (iframes) are part of
+#: the load event already.
+HAS_WIDGETS = "() => !!document.querySelector('.jupyter-widgets, .widget-area, script[type*=widget]')"
 
 #: Every widget view of the page drawn, and its slider handles named (booktools/vendor.py's a11y.js).
 WIDGETS_READY = """() => {
@@ -273,8 +275,8 @@ class SiteBrowser:
         page.mouse.move(0, 0)  # no hover state left over from the previous page
         page.goto(self._page_url, wait_until="load")
         self._idle()
-        if page.evaluate(HAS_LATE_CONTENT):
-            page.wait_for_timeout(600)  # widgets and maps render after load
+        if page.evaluate(HAS_WIDGETS):
+            page.wait_for_timeout(600)  # the widget manager draws after load
             from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
             try:  # on a busy machine the widgets take longer: axe must see them as a visitor does
@@ -288,8 +290,10 @@ class SiteBrowser:
                 report.axe[mode] = self._axe(mode)
             page.evaluate(SET_MODE, "light")
         if self.phone:
+            # The width is read after the page is laid out again at 390 px (reading scrollWidth
+            # forces it); the site's debounced resize handler only adds or removes scroll hints
+            # above tables already framed at load (dq-site.js), which changes no width.
             page.set_viewport_size({"width": PHONE_WIDTH, "height": 844})
-            page.wait_for_timeout(350)  # resize handlers (scroll hints) run debounced
             report.sideways_at_phone = page.evaluate(SIDEWAYS)
         report.seconds = time.perf_counter() - start
         return report

@@ -51,7 +51,7 @@ BUILD_FIXTURES = {"book_build", "site", "site_url"}
 #: Calls that show a need, in a test's source or in the source of a fixture it uses.
 CALLS = {
     "browser": ("offline_page(", "sync_playwright(", "measure_startup(",
-                "audit_site(", "weigh(", "print_pdfs("),  # booktools' site audit and handout printing
+                "audit_site(", "SiteBrowser(", "weigh(", "print_pdfs("),  # booktools' site audit, handout printing
     "slow": (
         "lab_run(", "run_lab(", "run_with_parameters(", "run_notebook(", "NotebookClient(",  # a kernel
         '"sphinx"', "build_main(", "jupyter-book",  # a Sphinx build

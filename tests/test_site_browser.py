@@ -169,6 +169,7 @@ def test_wide_tables_scroll_with_a_visible_hint_on_a_phone(site):
             site_audit.SiteBrowser(url, site, axe=False) as browser:
         for rel in pages:
             browser.check(rel)  # leaves the page at phone width
+            browser.page.wait_for_timeout(400)  # the site's resize handler (debounced 200 ms) sets the hints
             for table in browser.page.evaluate(WIDE_TABLES):
                 assert not table.get("clipped"), f"{rel}: a table is cut off without a scroll frame"
                 if table.get("wide"):
