@@ -95,6 +95,10 @@ def _calls_in(function, depth: int = 2) -> frozenset[str]:
     return frozenset(found)
 
 
+def _needs_shown_by(calls: set[str]) -> set[str]:
+    return {need for need, need_calls in CALLS.items() if calls & set(need_calls)}
+
+
 def _calls_of(item: pytest.Item) -> set[str]:
     """The calls found in the test's source and in its fixtures' (conftest's own apart)."""
     functions = [getattr(item, "function", None)]
@@ -110,8 +114,7 @@ def needs_of(item: pytest.Item) -> set[str]:
     needs = {m.name for m in item.iter_markers() if m.name in TIER_MARKERS}
     if BUILD_FIXTURES & set(item.fixturenames):
         needs.add("build")
-    calls = _calls_of(item)
-    needs |= {need for need, need_calls in CALLS.items() if calls & set(need_calls)}
+    needs |= _needs_shown_by(_calls_of(item))
     file_and_name = f"{item.path.name}::{getattr(item, 'originalname', item.name)}"
     for key, declared in NEEDS.items():
         if file_and_name.startswith(key if "::" in key else key + "::"):
@@ -156,17 +159,16 @@ SHARED_FIXTURE = 40
 
 def _costliest_files_first(items: list[pytest.Item]) -> list[pytest.Item]:
     cost: dict[Path, float] = {}
-    heavy_fixtures: dict[Path, set] = {}
+    counted: dict[Path, set] = {}  # the module fixtures already counted, by file
     for item in items:
         cost[item.path] = cost.get(item.path, 0.0) + max(
             (COST[m.name] for m in item.iter_markers() if m.name in COST), default=0.05)
         for definitions in getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {}).values():
             for d in definitions:
-                if d.scope == "module" and d.func not in heavy_fixtures.setdefault(item.path, set()):
-                    heavy_fixtures[item.path].add(d.func)
-                    calls = _calls_in(d.func)
+                if d.scope == "module" and d.func not in counted.setdefault(item.path, set()):
+                    counted[item.path].add(d.func)
                     cost[item.path] += SHARED_FIXTURE * max(
-                        (COST[need] for need, need_calls in CALLS.items() if calls & set(need_calls)), default=0)
+                        (COST[need] for need in _needs_shown_by(_calls_in(d.func))), default=0)
     order = {path: rank for rank, path in enumerate(sorted(cost, key=lambda path: (-cost[path], path.name)))}
     return sorted(items, key=lambda item: order[item.path])  # stable: each file's own order kept
 
